@@ -1,0 +1,66 @@
+//! Handlers: one small function per class of inbound message. They decide and write
+//! membership, token, audit and outbound rows inside the caller's transaction; they never
+//! send mail themselves.
+
+mod answer;
+mod confirm;
+mod register;
+pub mod sync;
+mod unsubscribe;
+
+use crate::classify::{Class, Decision};
+use crate::compose::ComposeError;
+use crate::config::Config;
+use crate::message::Inbound;
+use crate::store::StoreError;
+use crate::store::inbound::Disposition;
+use crate::templates::Templates;
+use sqlx::AnyConnection;
+
+/// A handler failed; the message is quarantined with this reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An answer could not be built.
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+}
+
+/// What a handler needs besides the transaction.
+pub struct Ctx<'a> {
+    /// The site configuration.
+    pub config: &'a Config,
+    /// The mail templates.
+    pub templates: &'a Templates,
+    /// The message being handled.
+    pub msg: &'a Inbound,
+    /// Its inbound row.
+    pub inbound_id: i64,
+}
+
+impl Ctx<'_> {
+    /// The audit/log actor for effects of this message.
+    fn actor(&self) -> String {
+        format!("mail:{}", self.inbound_id)
+    }
+}
+
+/// Act on a classified message.
+pub async fn handle(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    decision: &Decision,
+) -> Result<Disposition, ActionError> {
+    match &decision.class {
+        Class::Registration { lists } => register::handle(conn, ctx, lists).await,
+        Class::Confirmation { tokens } => confirm::handle(conn, ctx, tokens).await,
+        Class::Unsubscribe { lists } => unsubscribe::handle(conn, ctx, lists).await,
+        Class::Invalid
+        | Class::Loop
+        | Class::AutoReply
+        | Class::Bounce
+        | Class::Unknown => Ok(Disposition::Ignored),
+    }
+}

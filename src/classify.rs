@@ -1,0 +1,273 @@
+//! Classification: every inbound message becomes exactly one [`Class`], with the reason.
+//! Pure and synchronous: it reads the message and the configuration and acts on nothing,
+//! which is what lets `nhomthu inspect` explain a decision without making it.
+//!
+//! The order matters and is the safety argument: the system's own mail, machine-made mail
+//! (bounces, auto-replies, other lists) are recognised before anything that could answer
+//! or change membership.
+
+use crate::config::{Config, Mailbox};
+use crate::message::Inbound;
+use crate::{address, text, token};
+use serde::Serialize;
+
+/// Header the system puts on everything it sends, to recognise its own mail coming back.
+pub const LOOP_HEADER: &str = "X-Nhomthu-Loop";
+
+/// What a message is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum Class {
+    /// Not processable (no sender): quarantined.
+    Invalid,
+    /// The system's own mail came back.
+    Loop,
+    /// An out-of-office reply, an auto-responder, or traffic from another list.
+    AutoReply,
+    /// A delivery status notification or a complaint report.
+    Bounce,
+    /// A reply carrying confirmation tokens.
+    Confirmation {
+        /// The tokens found, lowercased.
+        tokens: Vec<String>,
+    },
+    /// A request to leave the given lists.
+    Unsubscribe {
+        /// List ids.
+        lists: Vec<String>,
+    },
+    /// A request to join the given lists.
+    Registration {
+        /// List ids.
+        lists: Vec<String>,
+    },
+    /// None of the above: recorded and left alone.
+    Unknown,
+}
+
+impl Class {
+    /// Short name for logs and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Class::Invalid => "invalid",
+            Class::Loop => "loop",
+            Class::AutoReply => "auto_reply",
+            Class::Bounce => "bounce",
+            Class::Confirmation { .. } => "confirmation",
+            Class::Unsubscribe { .. } => "unsubscribe",
+            Class::Registration { .. } => "registration",
+            Class::Unknown => "unknown",
+        }
+    }
+}
+
+/// A class and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The class.
+    #[serde(flatten)]
+    pub class: Class,
+    /// One sentence saying why.
+    pub reason: String,
+}
+
+fn decide(class: Class, reason: impl Into<String>) -> Decision {
+    Decision {
+        class,
+        reason: reason.into(),
+    }
+}
+
+/// Sender local parts that are machines: never answered.
+const MACHINE_SENDERS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+    "do_not_reply",
+    "bounce",
+    "bounces",
+];
+
+/// Folded subject beginnings of out-of-office replies (Outlook in English and
+/// Vietnamese, Gmail, German, French, …).
+const AUTO_SUBJECTS: &[&str] = &[
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "out of office",
+    "out of the office",
+    "tra loi tu dong",
+    "thu tra loi tu dong",
+    "vang mat",
+    "abwesenheitsnotiz",
+    "reponse automatique",
+    "risposta automatica",
+];
+
+/// Folded phrases asking to leave.
+const UNSUBSCRIBE_WORDS: &[&str] = &["huy dang ky", "huy dang ki", "unsubscribe", "roi nhom"];
+
+/// Classify a message read from `mailbox`.
+pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
+    let Some(from) = &msg.from else {
+        return decide(Class::Invalid, "the message has no From address");
+    };
+    let domain = &config.site.domain;
+
+    if msg
+        .header(LOOP_HEADER)
+        .any(|v| v.trim().eq_ignore_ascii_case(domain))
+    {
+        return decide(Class::Loop, format!("carries {LOOP_HEADER}: {domain}"));
+    }
+    if config
+        .own_addresses()
+        .any(|own| address::same(own, &from.address))
+    {
+        return decide(
+            Class::Loop,
+            format!("sent from the system's own address {}", from.address),
+        );
+    }
+
+    let local = from.address.split('@').next().unwrap_or("");
+    let local_base = local.split('+').next().unwrap_or(local);
+    if msg.content_type == "multipart/report" {
+        let kind = msg.report_type.as_deref().unwrap_or("unknown");
+        return decide(Class::Bounce, format!("a multipart/report ({kind})"));
+    }
+    if local_base == "mailer-daemon" || local_base == "postmaster" {
+        return decide(Class::Bounce, format!("sent by {}", from.address));
+    }
+    if let Some(reason) = auto_reply_reason(msg) {
+        return decide(Class::AutoReply, reason);
+    }
+    if MACHINE_SENDERS.contains(&local_base) {
+        return decide(
+            Class::AutoReply,
+            format!("sent from the machine address {}", from.address),
+        );
+    }
+
+    let mut places = msg.recipients.join(" ");
+    places.push(' ');
+    places.push_str(&msg.subject);
+    places.push(' ');
+    places.push_str(&msg.thread_ids.join(" "));
+    places.push(' ');
+    places.push_str(&msg.body);
+    let tokens = token::find_all(&places);
+    if !tokens.is_empty() {
+        return decide(
+            Class::Confirmation { tokens },
+            "carries a confirmation code (a reply to a confirmation request)",
+        );
+    }
+
+    let lists = registration_lists(msg, config, mailbox);
+    if lists.is_empty() {
+        let to_noreply = msg
+            .recipients
+            .iter()
+            .any(|r| address::same(r, config.site.noreply.get_ref()));
+        let reason = if to_noreply {
+            "mail to the no-reply address without a confirmation code"
+        } else {
+            "not addressed to a registration address of any list"
+        };
+        return decide(Class::Unknown, reason);
+    }
+    let subject = text::bare_subject(&msg.subject);
+    let first_line = text::fold(msg.first_line());
+    if let Some(word) = UNSUBSCRIBE_WORDS
+        .iter()
+        .find(|w| subject.contains(*w) || first_line.contains(*w))
+    {
+        return decide(
+            Class::Unsubscribe { lists },
+            format!("asks to leave (\"{word}\" in the subject or first line)"),
+        );
+    }
+    let reason = format!(
+        "mail to the registration address of {}",
+        lists.join(", ")
+    );
+    decide(Class::Registration { lists }, reason)
+}
+
+/// Why the message is machine-made, if it is (RFC 3834 and the headers clients use).
+fn auto_reply_reason(msg: &Inbound) -> Option<String> {
+    if let Some(v) = msg.header("auto-submitted").next() {
+        if !v.trim().eq_ignore_ascii_case("no") {
+            return Some(format!("Auto-Submitted: {v}"));
+        }
+    }
+    for name in ["x-autoreply", "x-autorespond", "x-autoresponder"] {
+        if msg.header(name).next().is_some() {
+            return Some(format!("carries {name}"));
+        }
+    }
+    if let Some(v) = msg.header("x-auto-response-suppress").next() {
+        let v = v.to_ascii_lowercase();
+        if v.contains("all") || v.contains("oof") || v.contains("autoreply") {
+            return Some(format!("X-Auto-Response-Suppress: {v}"));
+        }
+    }
+    if let Some(v) = msg.header("precedence").next() {
+        let p = v.trim().to_ascii_lowercase();
+        if matches!(p.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
+            return Some(format!("Precedence: {p}"));
+        }
+    }
+    if msg.header("list-id").next().is_some() || msg.header("list-unsubscribe").next().is_some()
+    {
+        return Some("mail from a mailing list (List-Id)".into());
+    }
+    if msg
+        .header("return-path")
+        .any(|v| v.trim() == "<>")
+    {
+        return Some("null return path (<>)".into());
+    }
+    let subject = text::fold(&msg.subject);
+    AUTO_SUBJECTS
+        .iter()
+        .find(|s| subject.starts_with(*s))
+        .map(|s| format!("subject begins like an automatic reply (\"{s}\")"))
+}
+
+/// The lists whose registration address the message was sent to, among the addresses
+/// this mailbox reads. When the recipients show none of the system's addresses (Bcc), a
+/// mailbox that reads a single registration address stands for it.
+fn registration_lists(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Vec<String> {
+    let mut lists: Vec<String> = Vec::new();
+    let mut readable = Vec::new();
+    for list in &config.lists {
+        for reg in &list.registration {
+            let reg = reg.get_ref();
+            if !mailbox.reads(reg) {
+                continue;
+            }
+            readable.push(list.id());
+            if msg.recipients.iter().any(|r| address::same(r, reg))
+                && !lists.iter().any(|l| l == list.id())
+            {
+                lists.push(list.id().to_string());
+            }
+        }
+    }
+    readable.dedup();
+    let to_own_address = msg
+        .recipients
+        .iter()
+        .any(|r| config.own_addresses().any(|own| address::same(own, r)));
+    if lists.is_empty() && readable.len() == 1 && !to_own_address {
+        lists.push(readable[0].to_string());
+    }
+    lists
+}

@@ -1,0 +1,410 @@
+//! The command line: `run`, `check`, `lists`, `members`, `audit`, `quarantine`, `inspect`.
+
+use crate::classify;
+use crate::config::{self, Config};
+use crate::message::Inbound;
+use crate::pipeline::Runtime;
+use crate::store::members::{self, Change, Status};
+use crate::store::{Store, audit, inbound};
+use crate::templates::Templates;
+use crate::{address, daemon, shutdown, token};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// nhomthu: mailing lists with registration by email.
+#[derive(Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "lists.toml", env = "NHOMTHU_CONFIG")]
+    pub config: PathBuf,
+    /// Log as JSON lines instead of readable text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Poll the mailboxes and deliver mail until SIGTERM.
+    Run {
+        /// Process everything waiting in every mailbox, deliver what is due, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the configuration file.
+    Check,
+    /// Show the lists with their member counts.
+    Lists {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or change members (operator actions, audited, no confirmation).
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Show the membership changes of a list.
+    Audit {
+        /// List id.
+        list: String,
+        /// Only this address.
+        address: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show quarantined messages with their reasons.
+    Quarantine {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain how a raw message would be classified, acting on nothing.
+    Inspect {
+        /// The .eml file.
+        file: PathBuf,
+        /// Classify as read from this mailbox (default: the one that reads its recipient).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `members …`.
+#[derive(Subcommand)]
+pub enum MembersCommand {
+    /// List the members of a list.
+    List {
+        /// List id.
+        list: String,
+        /// Only members with this status: pending, confirmed, unsubscribed, disabled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a confirmed member.
+    Add {
+        /// List id.
+        list: String,
+        /// The address.
+        address: String,
+    },
+    /// Remove a member (status unsubscribed).
+    Remove {
+        /// List id.
+        list: String,
+        /// The address.
+        address: String,
+    },
+}
+
+fn load(path: &Path) -> Result<Config> {
+    config::load(path).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!("{} configuration error(s) in {}", errors.len(), path.display())
+    })
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    let url = config.database_url();
+    Store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {url}"))
+}
+
+/// Run a command.
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Check => {
+            let config = load(&cli.config)?;
+            println!(
+                "{}: ok ({} lists, {} mailboxes)",
+                cli.config.display(),
+                config.lists.len(),
+                config.mailboxes.len()
+            );
+            Ok(())
+        }
+        Command::Run { once } => {
+            let config = load(&cli.config)?;
+            let store = open_store(&config).await?;
+            let templates = Templates::new(&config.path(&config.site.templates));
+            let rt = Arc::new(Runtime {
+                config,
+                store: store.clone(),
+                templates,
+            });
+            let result = if once {
+                daemon::run_once(rt).await
+            } else {
+                let (trigger, listener) = shutdown::channel();
+                tokio::spawn(async move {
+                    wait_for_signal().await;
+                    tracing::info!("shutdown requested: finishing the work in hand");
+                    trigger.fire();
+                });
+                daemon::run(rt, listener).await
+            };
+            store.close().await;
+            result
+        }
+        Command::Lists { json } => {
+            let config = load(&cli.config)?;
+            let store = open_store(&config).await?;
+            for list in &config.lists {
+                let counts = members::counts(store.pool(), list.id()).await?;
+                let count = |s: Status| {
+                    counts
+                        .iter()
+                        .find(|(k, _)| k == s.as_str())
+                        .map_or(0, |(_, n)| *n)
+                };
+                if json {
+                    let row = serde_json::json!({
+                        "id": list.id(),
+                        "address": list.address.get_ref(),
+                        "name": list.name,
+                        "kind": list.kind.as_str(),
+                        "registration": list.registration.iter().map(|r| r.get_ref()).collect::<Vec<_>>(),
+                        "confirmed": count(Status::Confirmed),
+                        "pending": count(Status::Pending),
+                    });
+                    println!("{row}");
+                } else {
+                    println!(
+                        "{:<12} {:<10} {:>8} confirmed {:>6} pending  {}  {}",
+                        list.id(),
+                        list.kind.as_str(),
+                        count(Status::Confirmed),
+                        count(Status::Pending),
+                        list.address.get_ref(),
+                        list.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Members(cmd) => members_command(&cli.config, cmd).await,
+        Command::Audit {
+            list,
+            address,
+            json,
+        } => {
+            let config = load(&cli.config)?;
+            known_list(&config, &list)?;
+            let store = open_store(&config).await?;
+            let address = address.map(|a| address::normalize(&a));
+            for e in audit::history(store.pool(), &list, address.as_deref()).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    println!(
+                        "{} {} {} {} -> {} by {}: {}",
+                        e.at,
+                        e.address,
+                        e.action,
+                        e.old_status.as_deref().unwrap_or("-"),
+                        e.new_status.as_deref().unwrap_or("-"),
+                        e.actor,
+                        e.reason
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Quarantine { json } => {
+            let config = load(&cli.config)?;
+            let store = open_store(&config).await?;
+            for q in inbound::quarantined(store.pool()).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&q)?);
+                } else {
+                    println!(
+                        "#{} {} from {} {:?}: {}",
+                        q.id,
+                        q.mailbox,
+                        q.sender.as_deref().unwrap_or("-"),
+                        q.subject.as_deref().unwrap_or(""),
+                        q.reason
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Inspect {
+            file,
+            mailbox,
+            json,
+        } => inspect(&cli.config, &file, mailbox.as_deref(), json),
+    }
+}
+
+fn known_list(config: &Config, id: &str) -> Result<()> {
+    if config.list(id).is_none() {
+        let ids: Vec<&str> = config.lists.iter().map(|l| l.id()).collect();
+        bail!("no list {id:?}; lists are: {}", ids.join(", "));
+    }
+    Ok(())
+}
+
+async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
+    let config = load(path)?;
+    let store = open_store(&config).await?;
+    let operator = format!(
+        "operator:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let (list, address, status, action, reason) = match cmd {
+        MembersCommand::List { list, status, json } => {
+            known_list(&config, &list)?;
+            let status = match status {
+                Some(s) => Some(Status::parse(&s).with_context(|| {
+                    format!("unknown status {s:?}: use pending, confirmed, unsubscribed or disabled")
+                })?),
+                None => None,
+            };
+            let mut rows = members::stream(store.pool(), &list, status);
+            while let Some(m) = rows.next().await {
+                let m = m?;
+                if json {
+                    println!("{}", serde_json::to_string(&m)?);
+                } else {
+                    println!(
+                        "{:<40} {:<12} {:<8} {}",
+                        m.address,
+                        m.status,
+                        m.source,
+                        m.display_name.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            return Ok(());
+        }
+        MembersCommand::Add { list, address } => {
+            (list, address, Status::Confirmed, "add", "added by an operator")
+        }
+        MembersCommand::Remove { list, address } => (
+            list,
+            address,
+            Status::Unsubscribed,
+            "remove",
+            "removed by an operator",
+        ),
+    };
+    known_list(&config, &list)?;
+    if address.parse::<lettre::Address>().is_err() {
+        bail!("{address:?} is not an email address");
+    }
+    let address = address::normalize(&address);
+    let mut tx = store.begin().await?;
+    let before = members::apply(
+        &mut tx,
+        &Change {
+            list_id: &list,
+            address: &address,
+            display_name: None,
+            status,
+            source: "operator",
+            action,
+            actor: &operator,
+            inbound_id: None,
+            reason,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    match before {
+        Some(s) if s == status => println!("{address} was already {status} on {list}"),
+        _ => println!("{address} is now {status} on {list}"),
+    }
+    Ok(())
+}
+
+fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Result<()> {
+    let config = load(path)?;
+    let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let Some(msg) = Inbound::parse(&raw) else {
+        let reason = "unparseable: no header fields found (would be quarantined)";
+        if json {
+            println!("{}", serde_json::json!({"class": "invalid", "reason": reason}));
+        } else {
+            println!("class:  invalid\nreason: {reason}");
+        }
+        return Ok(());
+    };
+    let chosen = match mailbox {
+        Some(name) => config
+            .mailboxes
+            .iter()
+            .find(|m| m.name() == name)
+            .with_context(|| format!("no mailbox {name:?}"))?,
+        None => config
+            .mailboxes
+            .iter()
+            .find(|m| msg.recipients.iter().any(|r| m.reads(r)))
+            .or(config.mailboxes.first())
+            .context("the configuration has no [[mailbox]]")?,
+    };
+    let decision = classify::classify(&msg, &config, chosen);
+    let tokens = token::find_all(&format!("{} {} {}", msg.subject, msg.thread_ids.join(" "), msg.recipients.join(" ")));
+    if json {
+        let out = serde_json::json!({
+            "mailbox": chosen.name(),
+            "decision": decision,
+            "from": msg.from,
+            "recipients": msg.recipients,
+            "subject": msg.subject,
+            "message_id": msg.message_id,
+            "tokens_in_headers": tokens,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("mailbox:    {}", chosen.name());
+        println!("class:      {}", decision.class.name());
+        println!("reason:     {}", decision.reason);
+        match &decision.class {
+            classify::Class::Registration { lists } | classify::Class::Unsubscribe { lists } => {
+                println!("lists:      {}", lists.join(", "));
+            }
+            classify::Class::Confirmation { tokens } => {
+                println!("tokens:     {}", tokens.join(", "));
+            }
+            _ => {}
+        }
+        println!(
+            "from:       {}",
+            msg.from.as_ref().map_or("-", |f| f.address.as_str())
+        );
+        println!("recipients: {}", msg.recipients.join(", "));
+        println!("subject:    {}", msg.subject);
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,190 @@
+//! The system's own answers (confirmations, welcomes, notices) as complete messages, built
+//! with lettre's builder so no header is ever glued from strings. Every answer is marked
+//! `Auto-Submitted: auto-replied` (RFC 3834) and carries the loop header, so no
+//! well-behaved system answers it and this one recognises it if it comes back.
+
+use crate::classify::LOOP_HEADER;
+use crate::config::{Config, List};
+use crate::templates::{Rendered, TemplateError, Templates};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use minijinja::context;
+
+/// An answer could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// Its template failed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// An address in it is not valid.
+    #[error("address: {0}")]
+    Address(#[from] lettre::address::AddressError),
+    /// lettre refused the message.
+    #[error("message: {0}")]
+    Message(#[from] lettre::error::Error),
+}
+
+/// Which answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// "Reply to confirm joining."
+    ConfirmSubscribe,
+    /// "Reply to confirm leaving."
+    ConfirmUnsubscribe,
+    /// "You are a member now."
+    Welcome,
+    /// "You have left."
+    Goodbye,
+    /// "You are already a member."
+    AlreadyMember,
+    /// "You are not a member."
+    NotMember,
+}
+
+impl Kind {
+    /// Template and queue name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ConfirmSubscribe => "confirm_subscribe",
+            Kind::ConfirmUnsubscribe => "confirm_unsubscribe",
+            Kind::Welcome => "welcome",
+            Kind::Goodbye => "goodbye",
+            Kind::AlreadyMember => "already_member",
+            Kind::NotMember => "not_member",
+        }
+    }
+}
+
+/// One answer to build.
+pub struct Answer<'a> {
+    /// Which answer.
+    pub kind: Kind,
+    /// The list it is about.
+    pub list: &'a List,
+    /// The recipient's address.
+    pub to: &'a str,
+    /// The recipient's display name, if known.
+    pub to_name: Option<&'a str>,
+    /// The confirmation token, for confirmation requests.
+    pub token: Option<&'a str>,
+    /// Unix seconds at which the token expires.
+    pub expires_at: i64,
+    /// The Message-ID of the mail being answered, for threading.
+    pub in_reply_to: Option<&'a str>,
+}
+
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-replied".into())
+    }
+}
+
+#[derive(Clone)]
+struct Loop(String);
+
+impl Header for Loop {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str(LOOP_HEADER)
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Loop(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// Render and build an answer; returns the raw message.
+pub fn build(
+    config: &Config,
+    templates: &Templates,
+    a: &Answer<'_>,
+) -> Result<Vec<u8>, ComposeError> {
+    let site = &config.site;
+    let lang = a.list.language(site);
+    let registration = a
+        .list
+        .registration
+        .first()
+        .map(|r| r.get_ref().as_str())
+        .unwrap_or(a.list.address.get_ref());
+    let Rendered { subject, body } = templates.render(
+        a.list.id(),
+        lang,
+        a.kind.name(),
+        context! {
+            site_name => &site.name,
+            base_url => &site.base_url,
+            noreply => site.noreply.get_ref(),
+            list_id => a.list.id(),
+            list_name => &a.list.name,
+            list_address => a.list.address.get_ref(),
+            audience => &a.list.audience,
+            registration => registration,
+            address => a.to,
+            name => a.to_name,
+            token => a.token,
+            expires => format_time(a.expires_at),
+        },
+    )?;
+    let noreply = site.noreply.get_ref();
+    let from = Mailbox::new(Some(site.noreply_name.clone()), noreply.parse()?);
+    let reply_to = match a.token {
+        Some(token) if site.plus_address_tokens => crate::address::with_tag(noreply, token),
+        _ => noreply.clone(),
+    };
+    let to = Mailbox::new(a.to_name.map(str::to_string), a.to.parse()?);
+    let (subject, message_id) = match a.token {
+        Some(token) => (
+            format!("{subject} [{token}]"),
+            format!("<{token}@{}>", site.domain),
+        ),
+        None => {
+            let (id, _) = crate::token::generate();
+            (subject, format!("<{}@{}>", id.replace("nt-", "a-"), site.domain))
+        }
+    };
+    let mut builder = Message::builder()
+        .from(from)
+        .reply_to(Mailbox::new(None, reply_to.parse()?))
+        .to(to)
+        .subject(subject)
+        .message_id(Some(message_id))
+        .header(AutoSubmitted)
+        .header(Loop(site.domain.clone()));
+    if let Some(parent) = a.in_reply_to {
+        let parent = format!("<{}>", parent.trim_matches(|c| c == '<' || c == '>'));
+        builder = builder.in_reply_to(parent.clone()).references(parent);
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)?;
+    Ok(message.formatted())
+}
+
+/// A Unix time as a date people read, in Vietnam's time (UTC+7), with the zone named.
+fn format_time(unix: i64) -> String {
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(7));
+    jiff::Timestamp::from_second(unix)
+        .map(|t| t.to_zoned(zone).strftime("%H:%M %d/%m/%Y (UTC+7)").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_shown_in_vietnam_time() {
+        // 2026-11-21 17:00:00 UTC is 2026-11-22 00:00 in Vietnam.
+        assert_eq!(super::format_time(1_795_280_400), "00:00 22/11/2026 (UTC+7)");
+        assert_eq!(super::format_time(0), "07:00 01/01/1970 (UTC+7)");
+    }
+}

@@ -1,0 +1,278 @@
+//! Checks that TOML alone cannot express: unique ids and addresses, every registration
+//! address read by some mailbox, passwords present in the environment, kinds that fit.
+
+use super::{Config, ListKind, TransportKind};
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// One problem in the configuration, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem concerns the whole file.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl ConfigError {
+    pub(super) fn at(
+        file: &Path,
+        text: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        let start = span.start.min(text.len());
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        ConfigError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub(super) fn whole_file(
+        file: &Path,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: error: {}", self.file.display(), self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: error: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )?;
+        }
+        write!(f, "\n  hint: {}", self.hint)
+    }
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    file: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, message: String, hint: &str) {
+        self.errors
+            .push(ConfigError::at(self.file, self.text, span, message, hint));
+    }
+
+    fn address(&mut self, s: &Spanned<String>, what: &str) {
+        if s.get_ref().parse::<lettre::Address>().is_err() {
+            self.error(
+                s.span(),
+                format!("{what} {:?} is not an email address", s.get_ref()),
+                "write it as local-part@domain, without a display name",
+            );
+        }
+    }
+}
+
+/// Every semantic problem in an already parsed configuration.
+pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigError> {
+    let mut c = Checker {
+        text,
+        file,
+        errors: Vec::new(),
+    };
+    let site = &config.site;
+    c.address(&site.noreply, "the no-reply address");
+    for lang in std::iter::once(&site.language).chain(
+        config
+            .lists
+            .iter()
+            .filter_map(|l| l.language.as_ref()),
+    ) {
+        if !matches!(lang.get_ref().as_str(), "vi" | "en") {
+            c.error(
+                lang.span(),
+                format!("unknown language {:?}", lang.get_ref()),
+                "templates ship for \"vi\" (Vietnamese) and \"en\" (English)",
+            );
+        }
+    }
+
+    // Each address has exactly one role: no-reply, a list alias, or one registration address.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut claim = |c: &mut Checker, s: &Spanned<String>, role: String| {
+        let key = s.get_ref().to_lowercase();
+        if let Some(first) = seen.get(&key) {
+            c.error(
+                s.span(),
+                format!("address {:?} is used twice: {first} and {role}", s.get_ref()),
+                "every alias, registration and no-reply address must be distinct",
+            );
+        } else {
+            seen.insert(key, role);
+        }
+    };
+    claim(&mut c, &site.noreply, "the no-reply address".into());
+
+    let mut ids: HashMap<&str, ()> = HashMap::new();
+    for list in &config.lists {
+        let id = list.id.get_ref();
+        let valid_id = !id.is_empty()
+            && id
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_');
+        if !valid_id {
+            c.error(
+                list.id.span(),
+                format!("list id {id:?} is not a short lowercase name"),
+                "use lowercase letters, digits, '-' and '_', e.g. \"thpt\"",
+            );
+        }
+        if ids.insert(id, ()).is_some() {
+            c.error(
+                list.id.span(),
+                format!("duplicate list id {id:?}"),
+                "each [[list]] needs its own id",
+            );
+        }
+        c.address(&list.address, "the list address");
+        claim(&mut c, &list.address, format!("the address of list {id:?}"));
+        for r in &list.registration {
+            c.address(r, "the registration address");
+            claim(&mut c, r, format!("a registration address of list {id:?}"));
+            if !config.mailboxes.iter().any(|m| m.reads(r.get_ref())) {
+                c.error(
+                    r.span(),
+                    format!("no mailbox reads the registration address {:?}", r.get_ref()),
+                    "add it to the `addresses` of a [[mailbox]], or a `*@domain` pattern",
+                );
+            }
+        }
+        match list.kind {
+            ListKind::Managed => {
+                if let Some(r) = list.registration.first() {
+                    c.error(
+                        r.span(),
+                        format!("managed list {id:?} has a registration address"),
+                        "members of a managed list come from `members = [...]` only: remove `registration`, or make the list kind = \"announce\"",
+                    );
+                }
+            }
+            ListKind::Announce | ListKind::Discussion => {
+                if let Some(m) = list.members.first() {
+                    c.error(
+                        m.span(),
+                        format!("list {id:?} is not managed but lists members"),
+                        "`members` is for kind = \"managed\"; others join by mail or `nhomthu members add`",
+                    );
+                }
+            }
+        }
+        for m in &list.members {
+            c.address(m, "the member address");
+        }
+    }
+    let has_registration = config.lists.iter().any(|l| !l.registration.is_empty());
+    if has_registration && !config.mailboxes.iter().any(|m| m.reads(site.noreply.get_ref())) {
+        c.error(
+            site.noreply.span(),
+            format!("no mailbox reads the no-reply address {:?}", site.noreply.get_ref()),
+            "replies to confirmations go there: add it to the `addresses` of a [[mailbox]]",
+        );
+    }
+
+    let mut names: HashMap<&str, ()> = HashMap::new();
+    for m in &config.mailboxes {
+        if names.insert(m.name(), ()).is_some() {
+            c.error(
+                m.name.span(),
+                format!("duplicate mailbox name {:?}", m.name()),
+                "each [[mailbox]] needs its own name",
+            );
+        }
+        for a in &m.addresses {
+            let pattern = a.get_ref();
+            let ok = match pattern.strip_prefix("*@") {
+                Some(domain) => !domain.is_empty() && !domain.contains('@'),
+                None => pattern.parse::<lettre::Address>().is_ok(),
+            };
+            if !ok {
+                c.error(
+                    a.span(),
+                    format!("{pattern:?} is neither an address nor a `*@domain` pattern"),
+                    "write local-part@domain or *@domain",
+                );
+            }
+        }
+        match (&m.maildir, &m.imap) {
+            (Some(_), Some(_)) | (None, None) => c.error(
+                m.name.span(),
+                format!("mailbox {:?} needs exactly one source", m.name()),
+                "give either `maildir = \"PATH\"` or an [mailbox.imap] table",
+            ),
+            (None, Some(imap)) => check_env(&mut c, &imap.password_env),
+            (Some(_), None) => {}
+        }
+    }
+
+    let delivery = &config.delivery;
+    match (delivery.transport.get_ref(), &delivery.smtp) {
+        (TransportKind::Smtp, None) => c.error(
+            delivery.transport.span(),
+            "transport = \"smtp\" but there is no [delivery.smtp] table".into(),
+            "add [delivery.smtp] with host, port, tls, user and password_env",
+        ),
+        (TransportKind::Smtp, Some(smtp)) => {
+            if let Some(env) = &smtp.password_env {
+                check_env(&mut c, env);
+            }
+        }
+        (TransportKind::File, _) => {}
+    }
+
+    let templates = config.path(&site.templates);
+    if !templates.is_dir() {
+        c.errors.push(ConfigError::whole_file(
+            file,
+            format!("template directory {} does not exist", templates.display()),
+            "set [site] templates to the directory holding vi/ and en/",
+        ));
+    }
+    c.errors
+}
+
+fn check_env(c: &mut Checker, var: &Spanned<String>) {
+    if std::env::var_os(var.get_ref()).is_none() {
+        c.error(
+            var.span(),
+            format!("environment variable {} is not set", var.get_ref()),
+            "export the password in that variable before starting nhomthu (an app password for Gmail)",
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! `lists.toml`: the site, the mailboxes the poller reads, the outbound transport and the
+//! lists. Everything about lists is data here, never code. `load` parses and validates;
+//! every problem becomes a [`ConfigError`] pointing at file:line:column with a hint.
+
+mod check;
+mod load;
+
+pub use check::ConfigError;
+pub use load::load;
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use toml::Spanned;
+
+/// The whole configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Who the site is and where its state lives.
+    pub site: Site,
+    /// Caps that keep an open registration address from becoming a spam cannon.
+    #[serde(default)]
+    pub limits: Limits,
+    /// How outgoing mail leaves the system.
+    pub delivery: Delivery,
+    /// The inboxes the poller reads: registration addresses, the no-reply address.
+    #[serde(default, rename = "mailbox")]
+    pub mailboxes: Vec<Mailbox>,
+    /// The groups.
+    #[serde(default, rename = "list")]
+    pub lists: Vec<List>,
+    /// Directory holding the file; relative paths in the file are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[site]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The mail domain the site speaks for, e.g. `moet.edu.vn`.
+    pub domain: String,
+    /// Human name of the organisation, used in mail text.
+    pub name: String,
+    /// The no-reply address confirmations come from ("Norply"); replies to it are read.
+    pub noreply: Spanned<String>,
+    /// Display name of the no-reply address. Default: "Norply".
+    #[serde(default = "default_noreply_name")]
+    pub noreply_name: String,
+    /// Database URL. Default: `sqlite://var/nhomthu.db` (created on first run, WAL).
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Public base URL of the site, shown in mail text.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Default language of the system's mail: "vi" or "en". Default: "vi".
+    #[serde(default = "default_language")]
+    pub language: Spanned<String>,
+    /// Directory of mail templates. Default: `templates`.
+    #[serde(default = "default_templates")]
+    pub templates: PathBuf,
+    /// Hours a confirmation token stays valid. Default: 168 (a week).
+    #[serde(default = "default_token_ttl_hours")]
+    pub token_ttl_hours: u32,
+    /// Put the token in the Reply-To address as `norply+TOKEN@domain`, so a reply carries it
+    /// even when the client strips everything else. Needs plus-addressing on the mailbox
+    /// (Gmail, Google Workspace, Postfix with `recipient_delimiter = +`). Default: true.
+    #[serde(default = "yes")]
+    pub plus_address_tokens: bool,
+}
+
+/// `[limits]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Automatic answers (confirmations, notices) one address may receive in 24 hours.
+    /// Default: 5.
+    #[serde(default = "default_per_address_per_day")]
+    pub answers_per_address_per_day: u32,
+    /// Automatic answers the whole site may send in one hour. Default: 2000.
+    #[serde(default = "default_per_hour")]
+    pub answers_per_hour: u32,
+    /// Largest inbound message accepted, in bytes; larger ones are quarantined.
+    /// Default: 25 MiB.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            answers_per_address_per_day: default_per_address_per_day(),
+            answers_per_hour: default_per_hour(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
+}
+
+/// `[delivery]`: the outbound transport.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// `file` (write `.eml` files into `outbox`: the embedded default) or `smtp` (send
+    /// through the relay in `[delivery.smtp]`). Default: file.
+    #[serde(default = "default_transport")]
+    pub transport: Spanned<TransportKind>,
+    /// The outbox directory of the file transport. Default: `var/outbox`.
+    #[serde(default = "default_outbox")]
+    pub outbox: PathBuf,
+    /// The relay of the smtp transport.
+    #[serde(default)]
+    pub smtp: Option<Smtp>,
+    /// Attempts before a message is marked failed. Default: 8.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay in seconds; doubles with each attempt. Default: 60.
+    #[serde(default = "default_retry_seconds")]
+    pub retry_seconds: u64,
+}
+
+/// Which outbound transport is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// `.eml` files in a directory.
+    File,
+    /// An SMTP relay.
+    Smtp,
+}
+
+/// An SMTP relay.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port. Default: 587.
+    #[serde(default = "default_submission_port")]
+    pub port: u16,
+    /// TLS mode. Default: starttls.
+    #[serde(default = "default_starttls")]
+    pub tls: Tls,
+    /// Login name; no authentication when absent.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Name of the environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<Spanned<String>>,
+    /// PEM file of extra trusted CA certificates (a private relay); the public roots are
+    /// always trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// SMTP connections kept open at once. Default: 4.
+    #[serde(default = "default_connections")]
+    pub connections: u32,
+}
+
+/// TLS on a mail connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No TLS at all: only for loopback test servers.
+    None,
+}
+
+/// `[[mailbox]]`: one inbox the poller reads: either `maildir = PATH` or an
+/// `[mailbox.imap]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mailbox {
+    /// Short name used in logs and the database (the idempotence key includes it).
+    pub name: Spanned<String>,
+    /// The addresses whose mail lands in this inbox: exact addresses, or `*@domain` for a
+    /// whole domain. Tells which registration address a message was sent to.
+    pub addresses: Vec<Spanned<String>>,
+    /// A local Maildir (the embedded default), created if missing: processed mail moves to
+    /// `cur/`, quarantined mail to the `.Quarantine` folder.
+    #[serde(default)]
+    pub maildir: Option<PathBuf>,
+    /// An IMAP account (Google Workspace, Gmail, Dovecot, …).
+    #[serde(default)]
+    pub imap: Option<Imap>,
+}
+
+/// An IMAP account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    /// Server host name.
+    pub host: String,
+    /// Server port. Default: 993.
+    #[serde(default = "default_imaps_port")]
+    pub port: u16,
+    /// TLS mode. Default: implicit.
+    #[serde(default = "default_implicit")]
+    pub tls: Tls,
+    /// Login name.
+    pub user: String,
+    /// Name of the environment variable holding the password (an app password on Gmail).
+    pub password_env: Spanned<String>,
+    /// Folder to read. Default: INBOX.
+    #[serde(default = "default_inbox")]
+    pub folder: String,
+    /// What to do with a processed message. Default: move.
+    #[serde(default = "default_processed")]
+    pub processed: Processed,
+    /// Folder processed mail is moved to when `processed = "move"`. Default: Processed.
+    #[serde(default = "default_processed_folder")]
+    pub processed_folder: String,
+    /// Folder quarantined mail is moved to. Default: Quarantine.
+    #[serde(default = "default_quarantine_folder")]
+    pub quarantine_folder: String,
+    /// Seconds between polls when the server lacks IDLE, and the longest IDLE before it is
+    /// renewed. Default: 60.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u64,
+    /// PEM file of extra trusted CA certificates (a private server).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// What happens to a processed message on the IMAP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Processed {
+    /// Move it to `processed_folder` (safe even when people also read the inbox).
+    Move,
+    /// Flag it \Seen and leave it (only for inboxes nobody else reads).
+    Seen,
+    /// Delete it.
+    Delete,
+}
+
+/// `[[list]]`: one group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct List {
+    /// Short identifier used on the command line and in the database, e.g. `thpt`.
+    pub id: Spanned<String>,
+    /// The group alias members receive from, e.g. `thpt@moet.edu.vn`.
+    pub address: Spanned<String>,
+    /// Display name, e.g. "Trường THPT".
+    pub name: String,
+    /// Who the group is for, shown in confirmation mail.
+    #[serde(default)]
+    pub audience: String,
+    /// Registration addresses: mail to one of them asks to join.
+    #[serde(default)]
+    pub registration: Vec<Spanned<String>>,
+    /// How the group works. Default: announce.
+    #[serde(default = "default_kind")]
+    pub kind: ListKind,
+    /// Members of a managed list, kept in sync with the database at start.
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+    /// Language of this list's system mail; default: the site's.
+    #[serde(default)]
+    pub language: Option<Spanned<String>>,
+}
+
+/// How a group works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListKind {
+    /// Only authorised senders post; anyone may register.
+    Announce,
+    /// Members post and discuss; anyone may register.
+    Discussion,
+    /// Members come from `lists.toml` only; nobody registers by mail.
+    Managed,
+}
+
+impl ListKind {
+    /// The name used in `lists.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListKind::Announce => "announce",
+            ListKind::Discussion => "discussion",
+            ListKind::Managed => "managed",
+        }
+    }
+}
+
+impl Config {
+    /// The list with this id.
+    pub fn list(&self, id: &str) -> Option<&List> {
+        self.lists.iter().find(|l| l.id.get_ref() == id)
+    }
+
+    /// Resolve a path from the file against the file's directory.
+    pub fn path(&self, p: &std::path::Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// The database URL, with a relative SQLite path resolved against the file's directory.
+    pub fn database_url(&self) -> String {
+        let url = &self.site.database;
+        match url.strip_prefix("sqlite://") {
+            Some(rest) if !rest.starts_with('/') && !rest.starts_with(":memory:") => {
+                format!("sqlite://{}", self.base_dir.join(rest).display())
+            }
+            _ => url.clone(),
+        }
+    }
+
+    /// Every address the system itself sends from or answers at: never answered.
+    pub fn own_addresses(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.site.noreply.get_ref().as_str()).chain(self.lists.iter().flat_map(
+            |l| {
+                std::iter::once(l.address.get_ref().as_str())
+                    .chain(l.registration.iter().map(|r| r.get_ref().as_str()))
+            },
+        ))
+    }
+}
+
+impl List {
+    /// The list id.
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+
+    /// The list's language, falling back to the site's.
+    pub fn language<'a>(&'a self, site: &'a Site) -> &'a str {
+        self.language.as_ref().unwrap_or(&site.language).get_ref()
+    }
+}
+
+impl Mailbox {
+    /// The mailbox name.
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+
+    /// Whether mail to `address` (normalised) lands in this inbox.
+    pub fn reads(&self, address: &str) -> bool {
+        self.addresses.iter().any(|a| {
+            let a = a.get_ref().to_lowercase();
+            match a.strip_prefix("*@") {
+                Some(domain) => address
+                    .rsplit_once('@')
+                    .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain)),
+                None => crate::address::same(&a, address),
+            }
+        })
+    }
+}
+
+fn default_noreply_name() -> String {
+    "Norply".into()
+}
+fn default_database() -> String {
+    "sqlite://var/nhomthu.db".into()
+}
+fn default_language() -> Spanned<String> {
+    Spanned::new(0..0, "vi".into())
+}
+fn default_templates() -> PathBuf {
+    "templates".into()
+}
+fn default_token_ttl_hours() -> u32 {
+    168
+}
+fn yes() -> bool {
+    true
+}
+fn default_per_address_per_day() -> u32 {
+    5
+}
+fn default_per_hour() -> u32 {
+    2000
+}
+fn default_max_message_bytes() -> usize {
+    25 * 1024 * 1024
+}
+fn default_max_attempts() -> u32 {
+    8
+}
+fn default_retry_seconds() -> u64 {
+    60
+}
+fn default_transport() -> Spanned<TransportKind> {
+    Spanned::new(0..0, TransportKind::File)
+}
+fn default_outbox() -> PathBuf {
+    "var/outbox".into()
+}
+fn default_submission_port() -> u16 {
+    587
+}
+fn default_starttls() -> Tls {
+    Tls::Starttls
+}
+fn default_connections() -> u32 {
+    4
+}
+fn default_imaps_port() -> u16 {
+    993
+}
+fn default_implicit() -> Tls {
+    Tls::Implicit
+}
+fn default_inbox() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> Processed {
+    Processed::Move
+}
+fn default_processed_folder() -> String {
+    "Processed".into()
+}
+fn default_quarantine_folder() -> String {
+    "Quarantine".into()
+}
+fn default_poll_seconds() -> u64 {
+    60
+}
+fn default_kind() -> ListKind {
+    ListKind::Announce
+}

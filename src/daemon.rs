@@ -1,0 +1,174 @@
+//! The long-running job: one task per mailbox (fetch → pipeline → ack, then IDLE or wait),
+//! one delivery task draining the outbound queue, all stopping on the shutdown signal
+//! after the message in hand. `--once` runs the same steps a single time and returns.
+
+use crate::config::Mailbox;
+use crate::delivery::{self, Sink};
+use crate::pipeline::{self, Runtime};
+use crate::shutdown::Shutdown;
+use crate::source::imap::Imap;
+use crate::source::maildir::Maildir;
+use crate::source::{Source, SourceError};
+use anyhow::{Context, Result};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Messages fetched per round from one mailbox.
+const FETCH_BATCH: usize = 100;
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How often the delivery task looks for retries that came due.
+const DELIVERY_TICK: Duration = Duration::from_secs(5);
+
+/// Either kind of mailbox, opened from its configuration.
+enum AnySource {
+    Maildir(Maildir),
+    Imap(Imap),
+}
+
+fn open(rt: &Runtime, mailbox: &Mailbox) -> Result<AnySource, SourceError> {
+    if let Some(path) = &mailbox.maildir {
+        return Ok(AnySource::Maildir(Maildir::open(&rt.config.path(path))?));
+    }
+    let imap = mailbox.imap.as_ref().expect("checked: a mailbox has one source");
+    let ca = imap.ca_file.as_deref().map(|p| rt.config.path(p));
+    Ok(AnySource::Imap(Imap::new(imap, ca)))
+}
+
+/// Process everything waiting in `src`; returns how many messages were acknowledged.
+async fn drain<S: Source>(rt: &Runtime, mailbox: &Mailbox, src: &mut S) -> Result<usize, SourceError> {
+    let mut done = 0;
+    let mut failed: HashSet<String> = HashSet::new();
+    loop {
+        let batch = src.fetch(FETCH_BATCH).await?;
+        let fresh: Vec<_> = batch.into_iter().filter(|m| !failed.contains(&m.key)).collect();
+        if fresh.is_empty() {
+            return Ok(done);
+        }
+        for msg in fresh {
+            match pipeline::process(rt, mailbox, &msg).await {
+                Ok(ack) => {
+                    src.ack(&msg, ack).await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    // Nothing was committed: leave the message for the next round.
+                    tracing::error!(mailbox = mailbox.name(), key = %msg.key, error = %e, "cannot record message; will retry");
+                    failed.insert(msg.key.clone());
+                }
+            }
+        }
+    }
+}
+
+async fn drain_any(rt: &Runtime, mailbox: &Mailbox, src: &mut AnySource) -> Result<usize, SourceError> {
+    match src {
+        AnySource::Maildir(s) => drain(rt, mailbox, s).await,
+        AnySource::Imap(s) => drain(rt, mailbox, s).await,
+    }
+}
+
+async fn wait_any(src: &mut AnySource, shutdown: &mut Shutdown) -> Result<(), SourceError> {
+    match src {
+        AnySource::Maildir(s) => s.wait(shutdown).await,
+        AnySource::Imap(s) => s.wait(shutdown).await,
+    }
+}
+
+/// Process every mailbox once, then deliver everything due.
+pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
+    let sink = Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
+    crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
+    let jobs = rt.config.mailboxes.iter().map(|mailbox| {
+        let rt = rt.clone();
+        async move {
+            let mut src = open(&rt, mailbox)?;
+            let n = drain_any(&rt, mailbox, &mut src).await?;
+            tracing::info!(mailbox = mailbox.name(), messages = n, "mailbox drained");
+            Ok::<_, SourceError>(())
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    let pass = delivery::deliver_due(&rt.config, &rt.store, &sink).await?;
+    tracing::info!(sent = pass.sent, deferred = pass.deferred, failed = pass.failed, "delivery pass");
+    for (mailbox, r) in rt.config.mailboxes.iter().zip(results) {
+        r.with_context(|| format!("mailbox {}", mailbox.name()))?;
+    }
+    Ok(())
+}
+
+/// Run until shutdown.
+pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
+    let sink = Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
+    let (added, removed) = crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
+    tracing::info!(added, removed, "managed lists in line with lists.toml");
+    let queued = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..rt.config.mailboxes.len() {
+        tasks.spawn(mailbox_task(rt.clone(), index, shutdown.clone(), queued.clone()));
+    }
+    tasks.spawn(delivery_task(rt.clone(), sink, shutdown.clone(), queued));
+    while let Some(r) = tasks.join_next().await {
+        r.context("a task panicked")?;
+    }
+    tracing::info!("all tasks finished");
+    Ok(())
+}
+
+async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, queued: Arc<Notify>) {
+    let mailbox = &rt.config.mailboxes[index];
+    let name = mailbox.name();
+    let mut src = match open(&rt, mailbox) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(mailbox = name, error = %e, "cannot open mailbox");
+            return;
+        }
+    };
+    let mut backoff = Duration::from_secs(1);
+    while !shutdown.is_set() {
+        let step = async {
+            let n = drain_any(&rt, mailbox, &mut src).await?;
+            if n > 0 {
+                queued.notify_one();
+                tracing::info!(mailbox = name, messages = n, "processed");
+            }
+            if shutdown.is_set() {
+                return Ok(());
+            }
+            wait_any(&mut src, &mut shutdown).await
+        };
+        match step.await {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(mailbox = name, error = %e, retry_in = ?backoff, "mailbox error");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait() => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    tracing::info!(mailbox = name, "mailbox task stopped");
+}
+
+async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, queued: Arc<Notify>) {
+    while !shutdown.is_set() {
+        match delivery::deliver_due(&rt.config, &rt.store, &sink).await {
+            Ok(pass) if pass != delivery::Pass::default() => {
+                tracing::info!(sent = pass.sent, deferred = pass.deferred, failed = pass.failed, "delivery pass");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "delivery pass failed"),
+        }
+        tokio::select! {
+            _ = queued.notified() => {}
+            _ = tokio::time::sleep(DELIVERY_TICK) => {}
+            _ = shutdown.wait() => {}
+        }
+    }
+    tracing::info!("delivery task stopped");
+}

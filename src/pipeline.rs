@@ -1,0 +1,134 @@
+//! One inbound message's way through the system: already seen? → parse → classify →
+//! handler, with the inbound record and every effect in one transaction. Whatever fails is
+//! quarantined with its reason, so no message can block its mailbox.
+
+use crate::actions::{self, Ctx};
+use crate::classify::{self, Class};
+use crate::config::{Config, Mailbox};
+use crate::message::Inbound;
+use crate::source::{Ack, Fetched};
+use crate::store::inbound::{self, Disposition, Record};
+use crate::store::{Store, StoreError};
+use crate::templates::Templates;
+
+/// What the pipeline needs, shared by every mailbox task.
+pub struct Runtime {
+    /// The configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The mail templates.
+    pub templates: Templates,
+}
+
+/// Process one message and say how to acknowledge it. An `Err` means nothing could be
+/// committed (the database is unreachable): leave the message where it is and retry.
+pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<Ack, StoreError> {
+    let name = mailbox.name();
+    if let Some((_, disposition)) = inbound::seen(rt.store.pool(), name, &msg.key).await? {
+        tracing::debug!(mailbox = name, key = %msg.key, "already processed");
+        return Ok(ack_for(disposition));
+    }
+    if msg.raw.len() > rt.config.limits.max_message_bytes {
+        let reason = format!(
+            "message of {} bytes exceeds max_message_bytes = {}",
+            msg.raw.len(),
+            rt.config.limits.max_message_bytes
+        );
+        return quarantine(rt, name, msg, None, &reason).await;
+    }
+    let Some(parsed) = Inbound::parse(&msg.raw) else {
+        return quarantine(rt, name, msg, None, "unparseable: no header fields found").await;
+    };
+    let decision = classify::classify(&parsed, &rt.config, mailbox);
+    if decision.class == Class::Invalid {
+        return quarantine(rt, name, msg, Some(&parsed), &decision.reason).await;
+    }
+
+    let attempt = async {
+        let mut tx = rt.store.begin().await?;
+        let id = inbound::record(
+            &mut tx,
+            &record(name, msg, &parsed, decision.class.name(), &decision.reason, Disposition::Handled),
+        )
+        .await?;
+        let ctx = Ctx {
+            config: &rt.config,
+            templates: &rt.templates,
+            msg: &parsed,
+            inbound_id: id,
+        };
+        let disposition = actions::handle(&mut tx, &ctx, &decision).await?;
+        if disposition != Disposition::Handled {
+            inbound::set_disposition(&mut tx, id, disposition).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok::<_, actions::ActionError>(disposition)
+    };
+    match attempt.await {
+        Ok(disposition) => {
+            tracing::info!(
+                mailbox = name,
+                key = %msg.key,
+                class = decision.class.name(),
+                from = parsed.from.as_ref().map(|f| f.address.as_str()),
+                reason = %decision.reason,
+                "processed"
+            );
+            Ok(ack_for(disposition))
+        }
+        Err(e) => {
+            let reason = format!("{} handler failed: {e}", decision.class.name());
+            quarantine(rt, name, msg, Some(&parsed), &reason).await
+        }
+    }
+}
+
+fn ack_for(disposition: Disposition) -> Ack {
+    match disposition {
+        Disposition::Quarantined => Ack::Quarantined,
+        Disposition::Handled | Disposition::Ignored => Ack::Processed,
+    }
+}
+
+fn record<'a>(
+    mailbox: &'a str,
+    msg: &'a Fetched,
+    parsed: &'a Inbound,
+    class: &'a str,
+    reason: &'a str,
+    disposition: Disposition,
+) -> Record<'a> {
+    Record {
+        mailbox,
+        source_key: &msg.key,
+        message_id: parsed.message_id.as_deref(),
+        sender: parsed.from.as_ref().map(|f| f.address.as_str()),
+        subject: Some(parsed.subject.as_str()),
+        class,
+        reason,
+        disposition,
+        raw: (disposition == Disposition::Quarantined).then_some(msg.raw.as_slice()),
+    }
+}
+
+/// Keep the raw message and the reason for an operator.
+async fn quarantine(
+    rt: &Runtime,
+    mailbox: &str,
+    msg: &Fetched,
+    parsed: Option<&Inbound>,
+    reason: &str,
+) -> Result<Ack, StoreError> {
+    tracing::warn!(mailbox, key = %msg.key, reason, "quarantined");
+    let mut tx = rt.store.begin().await?;
+    let empty = Inbound::default();
+    let parsed = parsed.unwrap_or(&empty);
+    inbound::record(
+        &mut tx,
+        &record(mailbox, msg, parsed, "invalid", reason, Disposition::Quarantined),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ack::Quarantined)
+}

@@ -1,0 +1,116 @@
+//! Pending confirmations, stored by the hash of their token.
+
+use super::{StoreError, now};
+use sqlx::{AnyConnection, Row};
+
+/// What a token confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Join the list.
+    Subscribe,
+    /// Leave the list.
+    Unsubscribe,
+}
+
+impl Action {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Subscribe => "subscribe",
+            Action::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+/// A token row.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The list.
+    pub list_id: String,
+    /// The address it was sent to.
+    pub address: String,
+    /// What it confirms.
+    pub action: Action,
+}
+
+/// The outcome of presenting a token.
+#[derive(Debug, Clone)]
+pub enum Taken {
+    /// Valid: now marked used.
+    Valid(Pending),
+    /// Used before (a second reply to the same mail).
+    Used(Pending),
+    /// Past its expiry.
+    Expired(Pending),
+    /// Not a token of this system.
+    Unknown,
+}
+
+/// Store a new token.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    hash: &str,
+    pending: &Pending,
+    inbound_id: Option<i64>,
+    ttl_seconds: i64,
+) -> Result<(), StoreError> {
+    let t = now();
+    sqlx::query(
+        "INSERT INTO tokens (hash, list_id, address, action, inbound_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(hash)
+    .bind(&pending.list_id)
+    .bind(&pending.address)
+    .bind(pending.action.as_str())
+    .bind(inbound_id)
+    .bind(t)
+    .bind(t + ttl_seconds)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Use a token: single-use even when two replies race, since only one UPDATE can
+/// change `used_at` from NULL.
+pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreError> {
+    let row = sqlx::query(
+        "SELECT list_id, address, action, expires_at, used_at FROM tokens WHERE hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Taken::Unknown);
+    };
+    let action: String = row.get(2);
+    let pending = Pending {
+        list_id: row.get(0),
+        address: row.get(1),
+        action: if action == "unsubscribe" {
+            Action::Unsubscribe
+        } else {
+            Action::Subscribe
+        },
+    };
+    let expires_at: i64 = row.get(3);
+    let used_at: Option<i64> = row.get(4);
+    let t = now();
+    if used_at.is_some() {
+        return Ok(Taken::Used(pending));
+    }
+    if expires_at < t {
+        return Ok(Taken::Expired(pending));
+    }
+    let done = sqlx::query("UPDATE tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
+        .bind(t)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(if done.rows_affected() == 1 {
+        Taken::Valid(pending)
+    } else {
+        Taken::Used(pending)
+    })
+}
