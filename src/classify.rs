@@ -193,19 +193,16 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
             format!("asks to leave (\"{word}\" in the subject or first line)"),
         );
     }
-    let reason = format!(
-        "mail to the registration address of {}",
-        lists.join(", ")
-    );
+    let reason = format!("mail to the registration address of {}", lists.join(", "));
     decide(Class::Registration { lists }, reason)
 }
 
 /// Why the message is machine-made, if it is (RFC 3834 and the headers clients use).
 fn auto_reply_reason(msg: &Inbound) -> Option<String> {
-    if let Some(v) = msg.header("auto-submitted").next() {
-        if !v.trim().eq_ignore_ascii_case("no") {
-            return Some(format!("Auto-Submitted: {v}"));
-        }
+    if let Some(v) = msg.header("auto-submitted").next()
+        && !v.trim().eq_ignore_ascii_case("no")
+    {
+        return Some(format!("Auto-Submitted: {v}"));
     }
     for name in ["x-autoreply", "x-autorespond", "x-autoresponder"] {
         if msg.header(name).next().is_some() {
@@ -224,14 +221,10 @@ fn auto_reply_reason(msg: &Inbound) -> Option<String> {
             return Some(format!("Precedence: {p}"));
         }
     }
-    if msg.header("list-id").next().is_some() || msg.header("list-unsubscribe").next().is_some()
-    {
+    if msg.header("list-id").next().is_some() || msg.header("list-unsubscribe").next().is_some() {
         return Some("mail from a mailing list (List-Id)".into());
     }
-    if msg
-        .header("return-path")
-        .any(|v| v.trim() == "<>")
-    {
+    if msg.header("return-path").any(|v| v.trim() == "<>") {
         return Some("null return path (<>)".into());
     }
     let subject = text::fold(&msg.subject);

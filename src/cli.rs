@@ -19,7 +19,12 @@ use std::sync::Arc;
 #[command(version, about)]
 pub struct Cli {
     /// The configuration file.
-    #[arg(long, global = true, default_value = "lists.toml", env = "NHOMTHU_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "lists.toml",
+        env = "NHOMTHU_CONFIG"
+    )]
     pub config: PathBuf,
     /// Log as JSON lines instead of readable text.
     #[arg(long, global = true)]
@@ -113,7 +118,11 @@ fn load(path: &Path) -> Result<Config> {
         for e in &errors {
             eprintln!("{e}");
         }
-        anyhow::anyhow!("{} configuration error(s) in {}", errors.len(), path.display())
+        anyhow::anyhow!(
+            "{} configuration error(s) in {}",
+            errors.len(),
+            path.display()
+        )
     })
 }
 
@@ -271,7 +280,9 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
             known_list(&config, &list)?;
             let status = match status {
                 Some(s) => Some(Status::parse(&s).with_context(|| {
-                    format!("unknown status {s:?}: use pending, confirmed, unsubscribed or disabled")
+                    format!(
+                        "unknown status {s:?}: use pending, confirmed, unsubscribed or disabled"
+                    )
                 })?),
                 None => None,
             };
@@ -292,9 +303,13 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
             }
             return Ok(());
         }
-        MembersCommand::Add { list, address } => {
-            (list, address, Status::Confirmed, "add", "added by an operator")
-        }
+        MembersCommand::Add { list, address } => (
+            list,
+            address,
+            Status::Confirmed,
+            "add",
+            "added by an operator",
+        ),
         MembersCommand::Remove { list, address } => (
             list,
             address,
@@ -338,7 +353,10 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
     let Some(msg) = Inbound::parse(&raw) else {
         let reason = "unparseable: no header fields found (would be quarantined)";
         if json {
-            println!("{}", serde_json::json!({"class": "invalid", "reason": reason}));
+            println!(
+                "{}",
+                serde_json::json!({"class": "invalid", "reason": reason})
+            );
         } else {
             println!("class:  invalid\nreason: {reason}");
         }
@@ -358,7 +376,12 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             .context("the configuration has no [[mailbox]]")?,
     };
     let decision = classify::classify(&msg, &config, chosen);
-    let tokens = token::find_all(&format!("{} {} {}", msg.subject, msg.thread_ids.join(" "), msg.recipients.join(" ")));
+    let tokens = token::find_all(&format!(
+        "{} {} {}",
+        msg.subject,
+        msg.thread_ids.join(" "),
+        msg.recipients.join(" ")
+    ));
     if json {
         let out = serde_json::json!({
             "mailbox": chosen.name(),
@@ -397,9 +420,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

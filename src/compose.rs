@@ -150,7 +150,10 @@ pub fn build(
         ),
         None => {
             let (id, _) = crate::token::generate();
-            (subject, format!("<{}@{}>", id.replace("nt-", "a-"), site.domain))
+            (
+                subject,
+                format!("<{}@{}>", id.replace("nt-", "a-"), site.domain),
+            )
         }
     };
     let mut builder = Message::builder()
@@ -165,9 +168,7 @@ pub fn build(
         let parent = format!("<{}>", parent.trim_matches(|c| c == '<' || c == '>'));
         builder = builder.in_reply_to(parent.clone()).references(parent);
     }
-    let message = builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)?;
+    let message = builder.header(ContentType::TEXT_PLAIN).body(body)?;
     Ok(message.formatted())
 }
 
@@ -175,7 +176,11 @@ pub fn build(
 fn format_time(unix: i64) -> String {
     let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(7));
     jiff::Timestamp::from_second(unix)
-        .map(|t| t.to_zoned(zone).strftime("%H:%M %d/%m/%Y (UTC+7)").to_string())
+        .map(|t| {
+            t.to_zoned(zone)
+                .strftime("%H:%M %d/%m/%Y (UTC+7)")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -184,7 +189,10 @@ mod tests {
     #[test]
     fn dates_are_shown_in_vietnam_time() {
         // 2026-11-21 17:00:00 UTC is 2026-11-22 00:00 in Vietnam.
-        assert_eq!(super::format_time(1_795_280_400), "00:00 22/11/2026 (UTC+7)");
+        assert_eq!(
+            super::format_time(1_795_280_400),
+            "00:00 22/11/2026 (UTC+7)"
+        );
         assert_eq!(super::format_time(0), "07:00 01/01/1970 (UTC+7)");
     }
 }

@@ -25,25 +25,35 @@ const DELIVERY_TICK: Duration = Duration::from_secs(5);
 /// Either kind of mailbox, opened from its configuration.
 enum AnySource {
     Maildir(Maildir),
-    Imap(Imap),
+    Imap(Box<Imap>),
 }
 
 fn open(rt: &Runtime, mailbox: &Mailbox) -> Result<AnySource, SourceError> {
     if let Some(path) = &mailbox.maildir {
         return Ok(AnySource::Maildir(Maildir::open(&rt.config.path(path))?));
     }
-    let imap = mailbox.imap.as_ref().expect("checked: a mailbox has one source");
+    let imap = mailbox
+        .imap
+        .as_ref()
+        .expect("checked: a mailbox has one source");
     let ca = imap.ca_file.as_deref().map(|p| rt.config.path(p));
-    Ok(AnySource::Imap(Imap::new(imap, ca)))
+    Ok(AnySource::Imap(Box::new(Imap::new(imap, ca))))
 }
 
 /// Process everything waiting in `src`; returns how many messages were acknowledged.
-async fn drain<S: Source>(rt: &Runtime, mailbox: &Mailbox, src: &mut S) -> Result<usize, SourceError> {
+async fn drain<S: Source>(
+    rt: &Runtime,
+    mailbox: &Mailbox,
+    src: &mut S,
+) -> Result<usize, SourceError> {
     let mut done = 0;
     let mut failed: HashSet<String> = HashSet::new();
     loop {
         let batch = src.fetch(FETCH_BATCH).await?;
-        let fresh: Vec<_> = batch.into_iter().filter(|m| !failed.contains(&m.key)).collect();
+        let fresh: Vec<_> = batch
+            .into_iter()
+            .filter(|m| !failed.contains(&m.key))
+            .collect();
         if fresh.is_empty() {
             return Ok(done);
         }
@@ -63,23 +73,28 @@ async fn drain<S: Source>(rt: &Runtime, mailbox: &Mailbox, src: &mut S) -> Resul
     }
 }
 
-async fn drain_any(rt: &Runtime, mailbox: &Mailbox, src: &mut AnySource) -> Result<usize, SourceError> {
+async fn drain_any(
+    rt: &Runtime,
+    mailbox: &Mailbox,
+    src: &mut AnySource,
+) -> Result<usize, SourceError> {
     match src {
         AnySource::Maildir(s) => drain(rt, mailbox, s).await,
-        AnySource::Imap(s) => drain(rt, mailbox, s).await,
+        AnySource::Imap(s) => drain(rt, mailbox, s.as_mut()).await,
     }
 }
 
 async fn wait_any(src: &mut AnySource, shutdown: &mut Shutdown) -> Result<(), SourceError> {
     match src {
         AnySource::Maildir(s) => s.wait(shutdown).await,
-        AnySource::Imap(s) => s.wait(shutdown).await,
+        AnySource::Imap(s) => s.as_mut().wait(shutdown).await,
     }
 }
 
 /// Process every mailbox once, then deliver everything due.
 pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
-    let sink = Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
+    let sink =
+        Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
     crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
     let jobs = rt.config.mailboxes.iter().map(|mailbox| {
         let rt = rt.clone();
@@ -92,7 +107,12 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
     });
     let results = futures::future::join_all(jobs).await;
     let pass = delivery::deliver_due(&rt.config, &rt.store, &sink).await?;
-    tracing::info!(sent = pass.sent, deferred = pass.deferred, failed = pass.failed, "delivery pass");
+    tracing::info!(
+        sent = pass.sent,
+        deferred = pass.deferred,
+        failed = pass.failed,
+        "delivery pass"
+    );
     for (mailbox, r) in rt.config.mailboxes.iter().zip(results) {
         r.with_context(|| format!("mailbox {}", mailbox.name()))?;
     }
@@ -101,13 +121,19 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
 
 /// Run until shutdown.
 pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
-    let sink = Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
+    let sink =
+        Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
     let (added, removed) = crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
     tracing::info!(added, removed, "managed lists in line with lists.toml");
     let queued = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..rt.config.mailboxes.len() {
-        tasks.spawn(mailbox_task(rt.clone(), index, shutdown.clone(), queued.clone()));
+        tasks.spawn(mailbox_task(
+            rt.clone(),
+            index,
+            shutdown.clone(),
+            queued.clone(),
+        ));
     }
     tasks.spawn(delivery_task(rt.clone(), sink, shutdown.clone(), queued));
     while let Some(r) = tasks.join_next().await {
@@ -159,7 +185,12 @@ async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, que
     while !shutdown.is_set() {
         match delivery::deliver_due(&rt.config, &rt.store, &sink).await {
             Ok(pass) if pass != delivery::Pass::default() => {
-                tracing::info!(sent = pass.sent, deferred = pass.deferred, failed = pass.failed, "delivery pass");
+                tracing::info!(
+                    sent = pass.sent,
+                    deferred = pass.deferred,
+                    failed = pass.failed,
+                    "delivery pass"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "delivery pass failed"),

@@ -1,30 +1,9 @@
-//! nhomthu: a mailing-list manager with registration by email.
-//!
-//! The flow, one module per step: `source` (IMAP, Maildir) → `pipeline` (record,
-//! `classify`, `actions`, one transaction in `store`) → `source` ack; `delivery` drains
-//! the outbound queue through its sink. See ARCHITECTURE.md.
+//! The `nhomthu` command: parses the command line, sets up logging, runs the command.
 
 #![forbid(unsafe_code)]
 
-mod actions;
-mod address;
-mod classify;
-mod cli;
-mod compose;
-mod config;
-mod daemon;
-mod delivery;
-mod message;
-mod pipeline;
-mod shutdown;
-mod source;
-mod store;
-mod templates;
-mod text;
-mod tls;
-mod token;
-
 use clap::Parser;
+use nhomthu::cli;
 use std::process::ExitCode;
 
 #[tokio::main]

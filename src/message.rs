@@ -44,14 +44,27 @@ impl Inbound {
     /// Parse raw bytes. `None` when nothing resembling a message is there.
     pub fn parse(raw: &[u8]) -> Option<Inbound> {
         let msg = MessageParser::default().parse(raw)?;
-        if msg.headers().is_empty() {
+        // mail-parser turns any line into a header; a message needs one real field.
+        let well_formed = msg.headers().iter().any(|h| {
+            !h.value().is_empty()
+                && !h.name().is_empty()
+                && h.name().bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        });
+        if !well_formed {
             return None;
         }
         let person = |a: &mail_parser::Addr| {
-            a.address.as_deref().filter(|s| s.contains('@')).map(|s| Person {
-                address: address::normalize(s),
-                name: a.name.as_deref().map(text::nfc).filter(|n| !n.trim().is_empty()),
-            })
+            a.address
+                .as_deref()
+                .filter(|s| s.contains('@'))
+                .map(|s| Person {
+                    address: address::normalize(s),
+                    name: a
+                        .name
+                        .as_deref()
+                        .map(text::nfc)
+                        .filter(|n| !n.trim().is_empty()),
+                })
         };
         let from = msg.from().and_then(|a| a.first()).and_then(person);
         let mut recipients: Vec<String> = msg
@@ -61,7 +74,12 @@ impl Inbound {
             .flat_map(|a| a.iter())
             .filter_map(|a| person(a).map(|p| p.address))
             .collect();
-        for name in ["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"] {
+        for name in [
+            "Delivered-To",
+            "X-Original-To",
+            "Envelope-To",
+            "X-Envelope-To",
+        ] {
             for value in msg.header_values(name) {
                 if let Some(t) = value.as_text() {
                     recipients.push(address::normalize(t));
@@ -92,9 +110,12 @@ impl Inbound {
             .headers_raw()
             .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
             .collect();
-        let (content_type, report_type) = match msg.root_part().headers().iter().find_map(|h| {
-            h.value().as_content_type()
-        }) {
+        let (content_type, report_type) = match msg
+            .root_part()
+            .headers()
+            .iter()
+            .find_map(|h| h.value().as_content_type())
+        {
             Some(ct) => (
                 format!(
                     "{}/{}",
@@ -171,5 +192,6 @@ Content-Type: text/plain; charset=windows-1258\r\n\r\n"
     fn garbage_is_not_a_message() {
         assert!(Inbound::parse(b"").is_none());
         assert!(Inbound::parse(b"\x00\x01\x02 no headers here").is_none());
+        assert!(Inbound::parse(b"just a line of text\r\nand another\r\n").is_none());
     }
 }

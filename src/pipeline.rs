@@ -49,7 +49,14 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
         let mut tx = rt.store.begin().await?;
         let id = inbound::record(
             &mut tx,
-            &record(name, msg, &parsed, decision.class.name(), &decision.reason, Disposition::Handled),
+            &record(
+                name,
+                msg,
+                &parsed,
+                decision.class.name(),
+                &decision.reason,
+                Disposition::Handled,
+            ),
         )
         .await?;
         let ctx = Ctx {
@@ -126,7 +133,14 @@ async fn quarantine(
     let parsed = parsed.unwrap_or(&empty);
     inbound::record(
         &mut tx,
-        &record(mailbox, msg, parsed, "invalid", reason, Disposition::Quarantined),
+        &record(
+            mailbox,
+            msg,
+            parsed,
+            "invalid",
+            reason,
+            Disposition::Quarantined,
+        ),
     )
     .await?;
     tx.commit().await?;

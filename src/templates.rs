@@ -74,10 +74,12 @@ impl Templates {
             }
         }
         let (path, template) = chosen.ok_or_else(|| TemplateError::Missing(shared.clone()))?;
-        let text = template.render(ctx).map_err(|source| TemplateError::Render {
-            name: path.clone(),
-            source,
-        })?;
+        let text = template
+            .render(ctx)
+            .map_err(|source| TemplateError::Render {
+                name: path.clone(),
+                source,
+            })?;
         let text = text.replace("\r\n", "\n");
         let (first, body) = text
             .split_once("\n\n")

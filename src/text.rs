@@ -33,8 +33,10 @@ pub fn fold(s: &str) -> String {
 /// ("TL:", "Trả lời:", "CT:", "Chuyển tiếp:"), German ("AW:", "WG:"), Nordic ("SV:"),
 /// with bracketed counters ("Re[2]:").
 static REPLY_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(re|aw|sv|vs|tl|tr|ct|fw|fwd|wg|tra loi|chuyen tiep)\s*(\[\d+\])?\s*[:：]\s*")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)^\s*(re|aw|sv|vs|tl|tr|ct|fw|fwd|wg|tra loi|chuyen tiep)\s*(\[\d+\])?\s*[:：]\s*",
+    )
+    .expect("valid regex")
 });
 
 /// The subject without any leading reply/forward prefixes, folded for matching.

@@ -51,7 +51,10 @@ mod tests {
     fn tokens_are_found_in_any_case_and_hash_alike() {
         let (t, h) = generate();
         assert_eq!(t.len(), 29);
-        assert_eq!(find_all(&format!("Re: Xác nhận [{}]", t.to_uppercase())), vec![t.clone()]);
+        assert_eq!(
+            find_all(&format!("Re: Xác nhận [{}]", t.to_uppercase())),
+            vec![t.clone()]
+        );
         assert_eq!(hash(&t.to_uppercase()), h);
         assert_eq!(find_all(&format!("norply+{t}@moet.test")), vec![t.clone()]);
         assert!(find_all("nt-short and nt-").is_empty());

@@ -20,12 +20,20 @@ pub async fn allowed(
     let now = store::now();
     let to_rcpt = outbound::count_to(&mut *conn, rcpt, now - DAY).await?;
     if to_rcpt >= i64::from(limits.answers_per_address_per_day) {
-        tracing::warn!(rcpt, sent = to_rcpt, "answer dropped: per-address daily cap reached");
+        tracing::warn!(
+            rcpt,
+            sent = to_rcpt,
+            "answer dropped: per-address daily cap reached"
+        );
         return Ok(false);
     }
     let site = outbound::count_since(&mut *conn, now - HOUR).await?;
     if site >= i64::from(limits.answers_per_hour) {
-        tracing::warn!(rcpt, sent = site, "answer dropped: site-wide hourly cap reached");
+        tracing::warn!(
+            rcpt,
+            sent = site,
+            "answer dropped: site-wide hourly cap reached"
+        );
         return Ok(false);
     }
     Ok(true)

@@ -27,11 +27,19 @@ pub async fn handle(
             }
             Taken::Expired(p) => {
                 // The person still wants in: a fresh request, within the same caps.
-                if p.action == Action::Subscribe {
-                    if let Some(list) = ctx.config.list(&p.list_id) {
-                        answer::send(conn, ctx, Kind::ConfirmSubscribe, list, &p.address, Some(Action::Subscribe)).await?;
-                        disposition = Disposition::Handled;
-                    }
+                if p.action == Action::Subscribe
+                    && let Some(list) = ctx.config.list(&p.list_id)
+                {
+                    answer::send(
+                        conn,
+                        ctx,
+                        Kind::ConfirmSubscribe,
+                        list,
+                        &p.address,
+                        Some(Action::Subscribe),
+                    )
+                    .await?;
+                    disposition = Disposition::Handled;
                 }
                 continue;
             }

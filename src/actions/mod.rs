@@ -57,10 +57,8 @@ pub async fn handle(
         Class::Registration { lists } => register::handle(conn, ctx, lists).await,
         Class::Confirmation { tokens } => confirm::handle(conn, ctx, tokens).await,
         Class::Unsubscribe { lists } => unsubscribe::handle(conn, ctx, lists).await,
-        Class::Invalid
-        | Class::Loop
-        | Class::AutoReply
-        | Class::Bounce
-        | Class::Unknown => Ok(Disposition::Ignored),
+        Class::Invalid | Class::Loop | Class::AutoReply | Class::Bounce | Class::Unknown => {
+            Ok(Disposition::Ignored)
+        }
     }
 }

@@ -109,12 +109,9 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
     };
     let site = &config.site;
     c.address(&site.noreply, "the no-reply address");
-    for lang in std::iter::once(&site.language).chain(
-        config
-            .lists
-            .iter()
-            .filter_map(|l| l.language.as_ref()),
-    ) {
+    for lang in std::iter::once(&site.language)
+        .chain(config.lists.iter().filter_map(|l| l.language.as_ref()))
+    {
         if !matches!(lang.get_ref().as_str(), "vi" | "en") {
             c.error(
                 lang.span(),
@@ -131,7 +128,10 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         if let Some(first) = seen.get(&key) {
             c.error(
                 s.span(),
-                format!("address {:?} is used twice: {first} and {role}", s.get_ref()),
+                format!(
+                    "address {:?} is used twice: {first} and {role}",
+                    s.get_ref()
+                ),
                 "every alias, registration and no-reply address must be distinct",
             );
         } else {
@@ -169,7 +169,10 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
             if !config.mailboxes.iter().any(|m| m.reads(r.get_ref())) {
                 c.error(
                     r.span(),
-                    format!("no mailbox reads the registration address {:?}", r.get_ref()),
+                    format!(
+                        "no mailbox reads the registration address {:?}",
+                        r.get_ref()
+                    ),
                     "add it to the `addresses` of a [[mailbox]], or a `*@domain` pattern",
                 );
             }
@@ -199,10 +202,18 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
     let has_registration = config.lists.iter().any(|l| !l.registration.is_empty());
-    if has_registration && !config.mailboxes.iter().any(|m| m.reads(site.noreply.get_ref())) {
+    if has_registration
+        && !config
+            .mailboxes
+            .iter()
+            .any(|m| m.reads(site.noreply.get_ref()))
+    {
         c.error(
             site.noreply.span(),
-            format!("no mailbox reads the no-reply address {:?}", site.noreply.get_ref()),
+            format!(
+                "no mailbox reads the no-reply address {:?}",
+                site.noreply.get_ref()
+            ),
             "replies to confirmations go there: add it to the `addresses` of a [[mailbox]]",
         );
     }

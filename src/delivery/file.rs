@@ -24,8 +24,11 @@ impl FileSink {
     }
 
     pub(super) async fn send(&self, m: &Due) -> Result<(), SendError> {
-        let mut bytes = format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", m.mail_from, m.rcpt)
-            .into_bytes();
+        let mut bytes = format!(
+            "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
+            m.mail_from, m.rcpt
+        )
+        .into_bytes();
         bytes.extend_from_slice(&m.raw);
         let tmp = self.dir.join(format!(".{:010}.tmp", m.id));
         let path = self.dir.join(format!("{:010}.eml", m.id));

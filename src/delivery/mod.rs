@@ -105,9 +105,18 @@ pub async fn deliver_due(config: &Config, store: &Store, sink: &Sink) -> Result<
                         pass.failed += 1;
                         progressed = true;
                     } else {
-                        let delay = config.delivery.retry_seconds.saturating_mul(1 << attempts.min(16));
+                        let delay = config
+                            .delivery
+                            .retry_seconds
+                            .saturating_mul(1 << attempts.min(16));
                         tracing::info!(id = m.id, rcpt = %m.rcpt, error = %e, delay, "delivery deferred");
-                        outbound::mark_deferred(store.pool(), m.id, store::now() + delay as i64, &e.message).await?;
+                        outbound::mark_deferred(
+                            store.pool(),
+                            m.id,
+                            store::now() + delay as i64,
+                            &e.message,
+                        )
+                        .await?;
                         pass.deferred += 1;
                     }
                 }

@@ -5,9 +5,9 @@ use super::SendError;
 use crate::config::{Config, Smtp, Tls};
 use crate::store::outbound::Due;
 use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls as LettreTls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// A pool of connections to one relay.

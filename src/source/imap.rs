@@ -74,7 +74,10 @@ impl Imap {
     async fn connect(&self) -> Result<Connected, SourceError> {
         let c = &self.cfg;
         let password = std::env::var(c.password_env.get_ref()).map_err(|_| {
-            SourceError::Imap(format!("environment variable {} is not set", c.password_env.get_ref()))
+            SourceError::Imap(format!(
+                "environment variable {} is not set",
+                c.password_env.get_ref()
+            ))
         })?;
         let tcp = timed("connect", TcpStream::connect((c.host.as_str(), c.port))).await?;
         let stream: Stream = match c.tls {
@@ -83,7 +86,11 @@ impl Imap {
             Tls::Starttls => {
                 let mut client = Client::new(tcp);
                 timed("greeting", client.read_response()).await?;
-                timed("STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await?;
+                timed(
+                    "STARTTLS",
+                    client.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
                 self.tls(client.into_inner()).await?
             }
         };
@@ -144,7 +151,11 @@ impl Imap {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let validity = conn.uid_validity;
         let fetches: Vec<_> = timed("FETCH", async {
             conn.session
@@ -173,7 +184,9 @@ impl Imap {
         let processed = self.cfg.processed;
         let target = match ack {
             Ack::Quarantined => Some(self.cfg.quarantine_folder.clone()),
-            Ack::Processed if processed == Processed::Move => Some(self.cfg.processed_folder.clone()),
+            Ack::Processed if processed == Processed::Move => {
+                Some(self.cfg.processed_folder.clone())
+            }
             Ack::Processed => None,
         };
         let conn = self.connected().await?;
@@ -186,7 +199,11 @@ impl Imap {
             }
             (None, Processed::Seen) => {
                 timed("STORE", async {
-                    session.uid_store(uid, "+FLAGS (\\Seen)").await?.try_collect::<Vec<_>>().await
+                    session
+                        .uid_store(uid, "+FLAGS (\\Seen)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
                 })
                 .await?;
             }

@@ -19,7 +19,14 @@ pub struct Maildir {
 impl Maildir {
     /// Open a Maildir, creating its folders when missing.
     pub fn open(root: &Path) -> Result<Maildir, SourceError> {
-        for dir in ["new", "cur", "tmp", ".Quarantine/new", ".Quarantine/cur", ".Quarantine/tmp"] {
+        for dir in [
+            "new",
+            "cur",
+            "tmp",
+            ".Quarantine/new",
+            ".Quarantine/cur",
+            ".Quarantine/tmp",
+        ] {
             std::fs::create_dir_all(root.join(dir))?;
         }
         Ok(Maildir {
@@ -38,10 +45,10 @@ impl Source for Maildir {
         let mut names = Vec::new();
         let mut dir = tokio::fs::read_dir(self.root.join("new")).await?;
         while let Some(entry) = dir.next_entry().await? {
-            if let Some(name) = entry.file_name().to_str() {
-                if !name.starts_with('.') {
-                    names.push(name.to_string());
-                }
+            if let Some(name) = entry.file_name().to_str()
+                && !name.starts_with('.')
+            {
+                names.push(name.to_string());
             }
         }
         // Maildir names begin with the delivery time: sorting gives arrival order.

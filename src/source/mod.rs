@@ -58,6 +58,8 @@ pub trait Source: Send {
     ) -> impl Future<Output = Result<(), SourceError>> + Send;
 
     /// Wait until new mail may be there (IMAP IDLE, or the poll interval) or shutdown.
-    fn wait(&mut self, shutdown: &mut Shutdown)
-    -> impl Future<Output = Result<(), SourceError>> + Send;
+    fn wait(
+        &mut self,
+        shutdown: &mut Shutdown,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send;
 }

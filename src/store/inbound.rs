@@ -53,11 +53,12 @@ pub async fn seen(
     mailbox: &str,
     source_key: &str,
 ) -> Result<Option<(i64, Disposition)>, StoreError> {
-    let row = sqlx::query("SELECT id, disposition FROM inbound WHERE mailbox = $1 AND source_key = $2")
-        .bind(mailbox)
-        .bind(source_key)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, disposition FROM inbound WHERE mailbox = $1 AND source_key = $2")
+            .bind(mailbox)
+            .bind(source_key)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.map(|r| {
         let d: String = r.get(1);
         let d = match d.as_str() {

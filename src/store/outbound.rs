@@ -55,11 +55,7 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewMail<'_>) -> Result<i64, S
 }
 
 /// Mails queued to `rcpt` since `since` (Unix seconds), of any kind.
-pub async fn count_to(
-    conn: &mut AnyConnection,
-    rcpt: &str,
-    since: i64,
-) -> Result<i64, StoreError> {
+pub async fn count_to(conn: &mut AnyConnection, rcpt: &str, since: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) FROM outbound WHERE rcpt = $1 AND created_at >= $2")
         .bind(rcpt)
         .bind(since)

@@ -1,0 +1,25 @@
+//! nhomthu: a mailing-list manager with registration by email.
+//!
+//! The flow, one module per step: `source` (IMAP, Maildir) → `pipeline` (record,
+//! `classify`, `actions`, one transaction in `store`) → `source` ack; `delivery` drains
+//! the outbound queue through its sink. See ARCHITECTURE.md.
+
+#![forbid(unsafe_code)]
+
+pub mod actions;
+pub mod address;
+pub mod classify;
+pub mod cli;
+pub mod compose;
+pub mod config;
+pub mod daemon;
+pub mod delivery;
+pub mod message;
+pub mod pipeline;
+pub mod shutdown;
+pub mod source;
+pub mod store;
+pub mod templates;
+pub mod text;
+pub mod tls;
+pub mod token;
