@@ -138,9 +138,12 @@ pub fn build(
     )?;
     let noreply = site.noreply.get_ref();
     let from = Mailbox::new(Some(site.noreply_name.clone()), noreply.parse()?);
+    // A local part longer than 64 characters is invalid: then the plain address.
     let reply_to = match a.token {
-        Some(token) if site.plus_address_tokens => crate::address::with_tag(noreply, token),
-        _ => noreply.clone(),
+        Some(token) if site.plus_address_tokens => crate::address::with_tag(noreply, token)
+            .parse()
+            .or_else(|_| noreply.parse())?,
+        _ => noreply.parse()?,
     };
     let to = Mailbox::new(a.to_name.map(str::to_string), a.to.parse()?);
     let (subject, message_id) = match a.token {
@@ -158,7 +161,7 @@ pub fn build(
     };
     let mut builder = Message::builder()
         .from(from)
-        .reply_to(Mailbox::new(None, reply_to.parse()?))
+        .reply_to(Mailbox::new(None, reply_to))
         .to(to)
         .subject(subject)
         .message_id(Some(message_id))

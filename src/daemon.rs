@@ -37,7 +37,10 @@ fn open(rt: &Runtime, mailbox: &Mailbox) -> Result<AnySource, SourceError> {
         .as_ref()
         .expect("checked: a mailbox has one source");
     let ca = imap.ca_file.as_deref().map(|p| rt.config.path(p));
-    Ok(AnySource::Imap(Box::new(Imap::new(imap, ca))))
+    let var = imap.password_env.get_ref();
+    let password = std::env::var(var)
+        .map_err(|_| SourceError::Imap(format!("environment variable {var} is not set")))?;
+    Ok(AnySource::Imap(Box::new(Imap::new(imap, password, ca))))
 }
 
 /// Process everything waiting in `src`; returns how many messages were acknowledged.

@@ -26,6 +26,7 @@ type Stream = Box<dyn Io>;
 /// One IMAP account and folder.
 pub struct Imap {
     cfg: config::Imap,
+    password: String,
     ca_file: Option<PathBuf>,
     session: Option<Connected>,
 }
@@ -54,10 +55,11 @@ async fn timed<T, E: Into<SourceError>>(
 }
 
 impl Imap {
-    /// A mailbox that connects on first use.
-    pub fn new(cfg: &config::Imap, ca_file: Option<PathBuf>) -> Imap {
+    /// A mailbox that connects on first use, trusting the extra CAs in `ca_file`.
+    pub fn new(cfg: &config::Imap, password: String, ca_file: Option<PathBuf>) -> Imap {
         Imap {
             cfg: cfg.clone(),
+            password,
             ca_file,
             session: None,
         }
@@ -73,12 +75,6 @@ impl Imap {
 
     async fn connect(&self) -> Result<Connected, SourceError> {
         let c = &self.cfg;
-        let password = std::env::var(c.password_env.get_ref()).map_err(|_| {
-            SourceError::Imap(format!(
-                "environment variable {} is not set",
-                c.password_env.get_ref()
-            ))
-        })?;
         let tcp = timed("connect", TcpStream::connect((c.host.as_str(), c.port))).await?;
         let stream: Stream = match c.tls {
             Tls::Implicit => self.tls(tcp).await?,
@@ -99,7 +95,10 @@ impl Imap {
             timed("greeting", client.read_response()).await?;
         }
         let mut session = timed("login", async {
-            client.login(&c.user, &password).await.map_err(|(e, _)| e)
+            client
+                .login(&c.user, &self.password)
+                .await
+                .map_err(|(e, _)| e)
         })
         .await?;
         let caps = timed("CAPABILITY", session.capabilities()).await?;
