@@ -14,6 +14,14 @@ use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Print a line to stdout; a closed pipe (`| head`) ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 /// nhomthu: mailing lists with registration by email.
 #[derive(Parser)]
 #[command(version, about)]
@@ -138,7 +146,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Check => {
             let config = load(&cli.config)?;
-            println!(
+            out!(
                 "{}: ok ({} lists, {} mailboxes)",
                 cli.config.display(),
                 config.lists.len(),
@@ -190,9 +198,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                         "confirmed": count(Status::Confirmed),
                         "pending": count(Status::Pending),
                     });
-                    println!("{row}");
+                    out!("{row}");
                 } else {
-                    println!(
+                    out!(
                         "{:<12} {:<10} {:>8} confirmed {:>6} pending  {}  {}",
                         list.id(),
                         list.kind.as_str(),
@@ -217,11 +225,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let address = address.map(|a| address::normalize(&a));
             for e in audit::history(store.pool(), &list, address.as_deref()).await? {
                 if json {
-                    println!("{}", serde_json::to_string(&e)?);
+                    out!("{}", serde_json::to_string(&e)?);
                 } else {
-                    println!(
+                    out!(
                         "{} {} {} {} -> {} by {}: {}",
-                        e.at,
+                        jiff::Timestamp::from_second(e.at).unwrap_or_default(),
                         e.address,
                         e.action,
                         e.old_status.as_deref().unwrap_or("-"),
@@ -238,9 +246,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let store = open_store(&config).await?;
             for q in inbound::quarantined(store.pool()).await? {
                 if json {
-                    println!("{}", serde_json::to_string(&q)?);
+                    out!("{}", serde_json::to_string(&q)?);
                 } else {
-                    println!(
+                    out!(
                         "#{} {} from {} {:?}: {}",
                         q.id,
                         q.mailbox,
@@ -290,9 +298,9 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
             while let Some(m) = rows.next().await {
                 let m = m?;
                 if json {
-                    println!("{}", serde_json::to_string(&m)?);
+                    out!("{}", serde_json::to_string(&m)?);
                 } else {
-                    println!(
+                    out!(
                         "{:<40} {:<12} {:<8} {}",
                         m.address,
                         m.status,
@@ -341,8 +349,8 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
     .await?;
     tx.commit().await?;
     match before {
-        Some(s) if s == status => println!("{address} was already {status} on {list}"),
-        _ => println!("{address} is now {status} on {list}"),
+        Some(s) if s == status => out!("{address} was already {status} on {list}"),
+        _ => out!("{address} is now {status} on {list}"),
     }
     Ok(())
 }
@@ -353,12 +361,12 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
     let Some(msg) = Inbound::parse(&raw) else {
         let reason = "unparseable: no header fields found (would be quarantined)";
         if json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"class": "invalid", "reason": reason})
             );
         } else {
-            println!("class:  invalid\nreason: {reason}");
+            out!("class:  invalid\nreason: {reason}");
         }
         return Ok(());
     };
@@ -392,26 +400,26 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             "message_id": msg.message_id,
             "tokens_in_headers": tokens,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("mailbox:    {}", chosen.name());
-        println!("class:      {}", decision.class.name());
-        println!("reason:     {}", decision.reason);
+        out!("mailbox:    {}", chosen.name());
+        out!("class:      {}", decision.class.name());
+        out!("reason:     {}", decision.reason);
         match &decision.class {
             classify::Class::Registration { lists } | classify::Class::Unsubscribe { lists } => {
-                println!("lists:      {}", lists.join(", "));
+                out!("lists:      {}", lists.join(", "));
             }
             classify::Class::Confirmation { tokens } => {
-                println!("tokens:     {}", tokens.join(", "));
+                out!("tokens:     {}", tokens.join(", "));
             }
             _ => {}
         }
-        println!(
+        out!(
             "from:       {}",
             msg.from.as_ref().map_or("-", |f| f.address.as_str())
         );
-        println!("recipients: {}", msg.recipients.join(", "));
-        println!("subject:    {}", msg.subject);
+        out!("recipients: {}", msg.recipients.join(", "));
+        out!("subject:    {}", msg.subject);
     }
     Ok(())
 }

@@ -109,6 +109,7 @@ tls = "starttls"
 user = "{registration}"
 password_env = "{PASSWORD_ENV}"
 ca_file = "{ca}"
+poll_seconds = 600
 
 [[mailbox]]
 name = "norply"
@@ -120,6 +121,7 @@ tls = "implicit"
 user = "{noreply}"
 password_env = "{PASSWORD_ENV}"
 ca_file = "{ca}"
+poll_seconds = 600
 
 [[list]]
 id = "thpt"
@@ -497,4 +499,95 @@ fn oversized_mail_is_quarantined_on_the_server_and_the_rest_goes_on() {
         .flatten()
         .count();
     assert_eq!(files, 1, "one message in {}", folder.display());
+}
+
+/// Kills the daemon if the test fails before it exits.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_daemon_wakes_on_idle_and_stops_on_sigterm() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let p = People::new("idle");
+    let config = site(dir.path(), &p, "");
+    let log_path = dir.path().join("daemon.log");
+    let mut daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_nhomthu"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env(PASSWORD_ENV, "secret")
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let deadline = Instant::now() + WAIT;
+    while log().matches("imap connected").count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "daemon did not connect:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Polling is every 600 s: only IDLE can make the answer arrive within the wait.
+    send(
+        &p.teacher(),
+        &p.registration(),
+        &format!(
+            "From: {teacher}\nTo: {reg}\nSubject: đăng ký\n\n\n",
+            teacher = p.teacher(),
+            reg = p.registration()
+        ),
+    );
+    let confirmation = wait_for(&p.teacher(), "confirmation", |m| m.contains("nt-"));
+    let token = token(&confirmation);
+    send(
+        &p.teacher(),
+        &p.noreply(),
+        &format!(
+            "From: {teacher}\nTo: {noreply}\nSubject: Re: [{token}]\n\n\n",
+            teacher = p.teacher(),
+            noreply = p.noreply()
+        ),
+    );
+    wait_for(&p.teacher(), "welcome mail", |m| {
+        subject(m).starts_with("Chào mừng")
+    });
+
+    let pid = daemon.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = daemon.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "daemon ignored SIGTERM:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "daemon exit {status}:\n{}", log());
+    assert!(log().contains("all tasks finished"));
+    assert_eq!(
+        member_status(&config, &p.teacher()).as_deref(),
+        Some("confirmed")
+    );
 }
