@@ -7,7 +7,7 @@ use crate::pipeline::Runtime;
 use crate::store::members::{self, Change, Status};
 use crate::store::{Store, audit, inbound};
 use crate::templates::Templates;
-use crate::{address, daemon, shutdown, token};
+use crate::{address, compose, daemon, shutdown, token};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
@@ -146,6 +146,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Check => {
             let config = load(&cli.config)?;
+            check_templates(&config)?;
             out!(
                 "{}: ok ({} lists, {} mailboxes)",
                 cli.config.display(),
@@ -266,6 +267,33 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             json,
         } => inspect(&cli.config, &file, mailbox.as_deref(), json),
     }
+}
+
+/// Render every answer of every list once, so a broken template shows at `check` time.
+fn check_templates(config: &Config) -> Result<()> {
+    let templates = Templates::new(&config.path(&config.site.templates));
+    let mut failures = 0;
+    for list in &config.lists {
+        for kind in compose::Kind::ALL {
+            let sample = compose::Answer {
+                kind,
+                list,
+                to: "giaovien@example.edu.vn",
+                to_name: Some("Giáo viên"),
+                token: Some("nt-aaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                expires_at: 0,
+                in_reply_to: None,
+            };
+            if let Err(e) = compose::build(config, &templates, &sample) {
+                eprintln!("list {}: {}: {e}", list.id(), kind.name());
+                failures += 1;
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} template error(s)");
+    }
+    Ok(())
 }
 
 fn known_list(config: &Config, id: &str) -> Result<()> {

@@ -42,6 +42,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every answer, for checking that each list can render them all.
+    pub const ALL: [Kind; 6] = [
+        Kind::ConfirmSubscribe,
+        Kind::ConfirmUnsubscribe,
+        Kind::Welcome,
+        Kind::Goodbye,
+        Kind::AlreadyMember,
+        Kind::NotMember,
+    ];
+
     /// Template and queue name.
     pub fn name(self) -> &'static str {
         match self {
@@ -152,11 +162,8 @@ pub fn build(
             format!("<{token}@{}>", site.domain),
         ),
         None => {
-            let (id, _) = crate::token::generate();
-            (
-                subject,
-                format!("<{}@{}>", id.replace("nt-", "a-"), site.domain),
-            )
+            let id: u128 = rand::random();
+            (subject, format!("<{id:032x}@{}>", site.domain))
         }
     };
     let mut builder = Message::builder()

@@ -43,11 +43,13 @@ fn open(rt: &Runtime, mailbox: &Mailbox) -> Result<AnySource, SourceError> {
     Ok(AnySource::Imap(Box::new(Imap::new(imap, password, ca))))
 }
 
-/// Process everything waiting in `src`; returns how many messages were acknowledged.
+/// Process everything waiting in `src`, stopping between messages once `shutdown` is
+/// set; returns how many messages were acknowledged.
 async fn drain<S: Source>(
     rt: &Runtime,
     mailbox: &Mailbox,
     src: &mut S,
+    shutdown: &Shutdown,
 ) -> Result<usize, SourceError> {
     let mut done = 0;
     let mut failed: HashSet<String> = HashSet::new();
@@ -61,6 +63,9 @@ async fn drain<S: Source>(
             return Ok(done);
         }
         for msg in fresh {
+            if shutdown.is_set() {
+                return Ok(done);
+            }
             match pipeline::process(rt, mailbox, &msg).await {
                 Ok(ack) => {
                     src.ack(&msg, ack).await?;
@@ -80,10 +85,11 @@ async fn drain_any(
     rt: &Runtime,
     mailbox: &Mailbox,
     src: &mut AnySource,
+    shutdown: &Shutdown,
 ) -> Result<usize, SourceError> {
     match src {
-        AnySource::Maildir(s) => drain(rt, mailbox, s).await,
-        AnySource::Imap(s) => drain(rt, mailbox, s.as_mut()).await,
+        AnySource::Maildir(s) => drain(rt, mailbox, s, shutdown).await,
+        AnySource::Imap(s) => drain(rt, mailbox, s.as_mut(), shutdown).await,
     }
 }
 
@@ -99,11 +105,14 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
     let sink =
         Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
     crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
+    // Nothing asks a single pass to stop early.
+    let (_trigger, never) = crate::shutdown::channel();
     let jobs = rt.config.mailboxes.iter().map(|mailbox| {
         let rt = rt.clone();
+        let never = never.clone();
         async move {
             let mut src = open(&rt, mailbox)?;
-            let n = drain_any(&rt, mailbox, &mut src).await?;
+            let n = drain_any(&rt, mailbox, &mut src, &never).await?;
             tracing::info!(mailbox = mailbox.name(), messages = n, "mailbox drained");
             Ok::<_, SourceError>(())
         }
@@ -159,7 +168,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
     let mut backoff = Duration::from_secs(1);
     while !shutdown.is_set() {
         let step = async {
-            let n = drain_any(&rt, mailbox, &mut src).await?;
+            let n = drain_any(&rt, mailbox, &mut src, &shutdown).await?;
             if n > 0 {
                 queued.notify_one();
                 tracing::info!(mailbox = name, messages = n, "processed");

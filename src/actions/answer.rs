@@ -11,11 +11,7 @@ const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
 /// Whether another answer to `rcpt` stays within the per-address and site-wide caps.
-async fn allowed(
-    conn: &mut AnyConnection,
-    ctx: &Ctx<'_>,
-    rcpt: &str,
-) -> Result<bool, ActionError> {
+async fn allowed(conn: &mut AnyConnection, ctx: &Ctx<'_>, rcpt: &str) -> Result<bool, ActionError> {
     let limits = &ctx.config.limits;
     let now = store::now();
     let to_rcpt = outbound::count_to(&mut *conn, rcpt, now - DAY).await?;
