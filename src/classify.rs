@@ -109,8 +109,25 @@ const AUTO_SUBJECTS: &[&str] = &[
     "risposta automatica",
 ];
 
-/// Folded phrases asking to leave.
-const UNSUBSCRIBE_WORDS: &[&str] = &["huy dang ky", "huy dang ki", "unsubscribe", "roi nhom"];
+/// Phrases asking to leave, written with diacritics (both tone-mark placements).
+const LEAVE: &[&str] = &[
+    "hủy đăng ký",
+    "huỷ đăng ký",
+    "hủy đăng kí",
+    "huỷ đăng kí",
+    "rời nhóm",
+    "unsubscribe",
+];
+
+/// The same phrases as written without diacritics. Only text written wholly without them
+/// is matched against these: in "Nguyễn Văn Huy đăng ký", "Huy" is a name.
+const LEAVE_PLAIN: &[&str] = &["huy dang ky", "huy dang ki", "roi nhom", "unsubscribe"];
+
+/// The leave phrase `text` contains, if any.
+fn asks_to_leave(text: &str) -> Option<&'static str> {
+    let phrases = if text.is_ascii() { LEAVE_PLAIN } else { LEAVE };
+    phrases.iter().copied().find(|p| text::has_phrase(text, p))
+}
 
 /// Classify a message read from `mailbox`.
 pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
@@ -182,11 +199,8 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
         };
         return decide(Class::Unknown, reason);
     }
-    let subject = text::bare_subject(&msg.subject);
-    let first_line = text::fold(msg.first_line());
-    if let Some(word) = UNSUBSCRIBE_WORDS
-        .iter()
-        .find(|w| subject.contains(*w) || first_line.contains(*w))
+    if let Some(word) =
+        asks_to_leave(&text::bare_subject(&msg.subject)).or_else(|| asks_to_leave(msg.first_line()))
     {
         return decide(
             Class::Unsubscribe { lists },

@@ -158,7 +158,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run { once } => {
             let config = load(&cli.config)?;
             let store = open_store(&config).await?;
-            let templates = Templates::new(&config.path(&config.site.templates));
+            let templates = Templates::new(&config.templates_dir());
             let rt = Arc::new(Runtime {
                 config,
                 store: store.clone(),
@@ -271,7 +271,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
 
 /// Render every answer of every list once, so a broken template shows at `check` time.
 fn check_templates(config: &Config) -> Result<()> {
-    let templates = Templates::new(&config.path(&config.site.templates));
+    let templates = Templates::new(&config.templates_dir());
     let mut failures = 0;
     for list in &config.lists {
         for kind in compose::Kind::ALL {

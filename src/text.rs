@@ -34,18 +34,32 @@ pub fn fold(s: &str) -> String {
 /// with bracketed counters ("Re[2]:").
 static REPLY_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(re|aw|sv|vs|tl|tr|ct|fw|fwd|wg|tra loi|chuyen tiep)\s*(\[\d+\])?\s*[:：]\s*",
+        r"^\s*(re|aw|sv|vs|tl|tr|ct|fw|fwd|wg|trả lời|tra loi|chuyển tiếp|chuyen tiep)\s*(\[\d+\])?\s*[:：]\s*",
     )
     .expect("valid regex")
 });
 
-/// The subject without any leading reply/forward prefixes, folded for matching.
+/// The subject without any leading reply/forward prefixes: NFC, lowercase.
 pub fn bare_subject(subject: &str) -> String {
-    let mut s = fold(subject);
+    let mut s = nfc(subject).to_lowercase();
     while let Some(m) = REPLY_PREFIX.find(&s) {
         s = s[m.end()..].to_string();
     }
     s
+}
+
+/// Whether `text` contains `phrase` as consecutive whole words (both NFC; case ignored):
+/// "Thủy đăng ký" does not contain "hủy đăng ký".
+pub fn has_phrase(text: &str, phrase: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (text, phrase) = (words(text), words(phrase));
+    !phrase.is_empty() && text.windows(phrase.len()).any(|w| w == phrase.as_slice())
 }
 
 #[cfg(test)]
@@ -64,6 +78,14 @@ mod tests {
     }
 
     #[test]
+    fn phrases_match_whole_words_only() {
+        assert!(has_phrase("Xin HỦY ĐĂNG KÝ giúp", "hủy đăng ký"));
+        assert!(!has_phrase("Lê Thị Thủy đăng ký", "hủy đăng ký"));
+        assert!(!has_phrase("thuy dang ky", "huy dang ky"));
+        assert!(has_phrase("huy dang ky!", "huy dang ky"));
+    }
+
+    #[test]
     fn reply_prefixes_of_every_client_are_removed() {
         for s in [
             "Re: Xác nhận",
@@ -75,7 +97,7 @@ mod tests {
             "Re[2]: Re: Xác nhận",
             "SV: TL: Xác nhận",
         ] {
-            assert_eq!(bare_subject(s), "xac nhan", "{s}");
+            assert_eq!(bare_subject(s), "xác nhận", "{s}");
         }
     }
 }

@@ -267,13 +267,17 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         (TransportKind::File, _) => {}
     }
 
-    let templates = config.path(&site.templates);
+    let templates = config.templates_dir();
     if !templates.is_dir() {
-        c.errors.push(ConfigError::whole_file(
-            file,
-            format!("template directory {} does not exist", templates.display()),
-            "set [site] templates to the directory holding vi/ and en/",
-        ));
+        let message = format!("template directory {} does not exist", templates.display());
+        let hint = "set [site] templates to the directory holding vi/ and en/";
+        let span = site.templates.span();
+        if span.is_empty() {
+            // The default, written nowhere in the file.
+            c.errors.push(ConfigError::whole_file(file, message, hint));
+        } else {
+            c.error(span, message, hint);
+        }
     }
     c.errors
 }

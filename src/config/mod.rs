@@ -58,7 +58,7 @@ pub struct Site {
     pub language: Spanned<String>,
     /// Directory of mail templates. Default: `templates`.
     #[serde(default = "default_templates")]
-    pub templates: PathBuf,
+    pub templates: Spanned<PathBuf>,
     /// Hours a confirmation token stays valid. Default: 168 (a week).
     #[serde(default = "default_token_ttl_hours")]
     pub token_ttl_hours: u32,
@@ -300,6 +300,11 @@ impl Config {
         }
     }
 
+    /// The template directory, resolved.
+    pub fn templates_dir(&self) -> PathBuf {
+        self.path(self.site.templates.get_ref())
+    }
+
     /// The database URL, with a relative SQLite path resolved against the file's directory.
     pub fn database_url(&self) -> String {
         let url = &self.site.database;
@@ -363,8 +368,8 @@ fn default_database() -> String {
 fn default_language() -> Spanned<String> {
     Spanned::new(0..0, "vi".into())
 }
-fn default_templates() -> PathBuf {
-    "templates".into()
+fn default_templates() -> Spanned<PathBuf> {
+    Spanned::new(0..0, "templates".into())
 }
 fn default_token_ttl_hours() -> u32 {
     168
