@@ -53,9 +53,11 @@ impl Source for Maildir {
         }
         // Maildir names begin with the delivery time: sorting gives arrival order.
         names.sort();
-        names.truncate(limit);
-        let mut out = Vec::with_capacity(names.len());
+        let mut out = Vec::with_capacity(limit.min(names.len()));
         for name in names {
+            if out.len() == limit {
+                break;
+            }
             match tokio::fs::read(self.root.join("new").join(&name)).await {
                 Ok(raw) => out.push(Fetched {
                     key: format!("maildir:{}", unique(&name)),
@@ -64,7 +66,11 @@ impl Source for Maildir {
                 }),
                 // Taken by another reader in the meantime.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
+                // One entry that cannot be read (permissions, a directory) must not hold
+                // up the messages behind it: it stays in new/ and is tried again next round.
+                Err(e) => {
+                    tracing::warn!(file = %name, error = %e, "cannot read message; left in new/")
+                }
             }
         }
         Ok(out)
