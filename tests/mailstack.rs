@@ -78,8 +78,12 @@ impl People {
 /// A site whose registration inbox is read over STARTTLS and whose no-reply inbox over
 /// implicit TLS, answering through Postfix.
 fn site(dir: &Path, p: &People, extra: &str) -> PathBuf {
+    site_reading_at(dir, p, extra, port("MAILSTACK_IMAP_PORT", 1143))
+}
+
+/// The same site, its registration inbox read over STARTTLS at `imap_port`.
+fn site_reading_at(dir: &Path, p: &People, extra: &str, imap_port: u16) -> PathBuf {
     let ca = stack_dir().join("tls/ca.pem");
-    let imap_port = port("MAILSTACK_IMAP_PORT", 1143);
     let imaps_port = port("MAILSTACK_IMAPS_PORT", 1993);
     let text = format!(
         r#"
@@ -590,4 +594,120 @@ fn the_daemon_wakes_on_idle_and_stops_on_sigterm() {
         member_status(&config, &p.teacher()).as_deref(),
         Some("confirmed")
     );
+}
+
+/// A TCP relay to Dovecot's STARTTLS port that can be cut and restored, to play a
+/// network outage between the daemon and its IMAP server.
+struct Outage {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Outage {
+    fn start() -> Outage {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let (up2, open2) = (up.clone(), open.clone());
+        let target = port_target();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused in effect
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let mut open = open2.lock().unwrap();
+                open.push(client.try_clone().unwrap());
+                open.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Outage { port, up, open }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn port_target() -> u16 {
+    port("MAILSTACK_IMAP_PORT", 1143)
+}
+
+#[test]
+fn the_daemon_reconnects_after_losing_its_imap_server() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let p = People::new("outage");
+    let outage = Outage::start();
+    let config = site_reading_at(dir.path(), &p, "", outage.port);
+    let log_path = dir.path().join("daemon.log");
+    let _daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_nhomthu"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env(PASSWORD_ENV, "secret")
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let until = |what: &str, done: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + WAIT;
+        while !done(&log()) {
+            assert!(Instant::now() < deadline, "{what}:\n{}", log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    until("daemon did not connect", &|l| {
+        l.matches("imap connected").count() >= 2
+    });
+
+    outage.cut();
+    until("the outage went unnoticed", &|l| {
+        l.contains("mailbox error")
+    });
+    send(
+        &p.teacher(),
+        &p.registration(),
+        &format!(
+            "From: {teacher}\nTo: {reg}\nSubject: đăng ký\n\n\n",
+            teacher = p.teacher(),
+            reg = p.registration()
+        ),
+    );
+    wait_delivered(&p.registration(), 1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        mailbox(&p.teacher()).is_empty(),
+        "nothing can be read during the outage"
+    );
+
+    outage.restore();
+    wait_for(&p.teacher(), "confirmation after reconnecting", |m| {
+        m.contains("nt-")
+    });
+    assert!(log().matches("imap connected").count() >= 3, "{}", log());
 }
