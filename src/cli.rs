@@ -7,7 +7,7 @@ use crate::pipeline::Runtime;
 use crate::store::members::{self, Change, Status};
 use crate::store::{Store, audit, inbound};
 use crate::templates::Templates;
-use crate::{address, compose, daemon, shutdown, token};
+use crate::{address, compose, daemon, shutdown};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
@@ -412,12 +412,6 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             .context("the configuration has no [[mailbox]]")?,
     };
     let decision = classify::classify(&msg, &config, chosen);
-    let tokens = token::find_all(&format!(
-        "{} {} {}",
-        msg.subject,
-        msg.thread_ids.join(" "),
-        msg.recipients.join(" ")
-    ));
     if json {
         let out = serde_json::json!({
             "mailbox": chosen.name(),
@@ -426,7 +420,6 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             "recipients": msg.recipients,
             "subject": msg.subject,
             "message_id": msg.message_id,
-            "tokens_in_headers": tokens,
         });
         out!("{}", serde_json::to_string_pretty(&out)?);
     } else {
