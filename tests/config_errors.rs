@@ -222,8 +222,8 @@ fn invalid_email_address() {
 #[test]
 fn smtp_transport_without_smtp_table() {
     let text = VALID.replace("transport = \"file\"", "transport = \"smtp\"");
-    let e = single_error(&text, 7, 13, "no [delivery.smtp] table");
-    assert!(e.hint.contains("[delivery.smtp]"), "{e}");
+    let e = single_error(&text, 7, 13, "no [[delivery.relay]]");
+    assert!(e.hint.contains("[[delivery.relay]]"), "{e}");
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn several_problems_are_all_reported() {
         (21, 6, "duplicate list id"),
         (22, 11, "is not an email address"),
         (24, 12, "is not managed but lists members"),
-        (7, 13, "no [delivery.smtp] table"),
+        (7, 13, "no [[delivery.relay]]"),
     ] {
         let e = errors
             .iter()

@@ -98,7 +98,7 @@ templates = "{templates}"
 transport = "smtp"
 retry_seconds = 1
 
-[delivery.smtp]
+[[delivery.relay]]
 host = "127.0.0.1"
 port = {smtp}
 tls = "none"

@@ -89,6 +89,21 @@ impl Checker<'_> {
             .push(ConfigError::at(self.file, self.text, span, message, hint));
     }
 
+    fn pattern(&mut self, s: &Spanned<String>) {
+        let pattern = s.get_ref();
+        let ok = match pattern.strip_prefix("*@") {
+            Some(domain) => !domain.is_empty() && !domain.contains('@'),
+            None => pattern.parse::<lettre::Address>().is_ok(),
+        };
+        if !ok {
+            self.error(
+                s.span(),
+                format!("{pattern:?} is neither an address nor a `*@domain` pattern"),
+                "write local-part@domain or *@domain",
+            );
+        }
+    }
+
     fn address(&mut self, s: &Spanned<String>, what: &str) {
         if s.get_ref().parse::<lettre::Address>().is_err() {
             self.error(
@@ -200,6 +215,33 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         for m in &list.members {
             c.address(m, "the member address");
         }
+        for p in &list.posters {
+            c.pattern(p);
+        }
+        for m in &list.moderators {
+            c.address(m, "the moderator address");
+        }
+        for inc in &list.include {
+            if config.list(inc.get_ref()).is_none() {
+                c.error(
+                    inc.span(),
+                    format!(
+                        "list {id:?} includes {:?}, which is not a list",
+                        inc.get_ref()
+                    ),
+                    "name the id of another [[list]]",
+                );
+            } else if reaches(config, inc.get_ref(), id) {
+                c.error(
+                    inc.span(),
+                    format!(
+                        "list {id:?} includes {:?}, which includes {id:?} again",
+                        inc.get_ref()
+                    ),
+                    "umbrella lists must not include each other in a circle",
+                );
+            }
+        }
     }
     let has_registration = config.lists.iter().any(|l| !l.registration.is_empty());
     if has_registration
@@ -228,18 +270,7 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
             );
         }
         for a in &m.addresses {
-            let pattern = a.get_ref();
-            let ok = match pattern.strip_prefix("*@") {
-                Some(domain) => !domain.is_empty() && !domain.contains('@'),
-                None => pattern.parse::<lettre::Address>().is_ok(),
-            };
-            if !ok {
-                c.error(
-                    a.span(),
-                    format!("{pattern:?} is neither an address nor a `*@domain` pattern"),
-                    "write local-part@domain or *@domain",
-                );
-            }
+            c.pattern(a);
         }
         match (&m.maildir, &m.imap) {
             (Some(_), Some(_)) | (None, None) => c.error(
@@ -253,18 +284,19 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
     }
 
     let delivery = &config.delivery;
-    match (delivery.transport.get_ref(), &delivery.smtp) {
-        (TransportKind::Smtp, None) => c.error(
-            delivery.transport.span(),
-            "transport = \"smtp\" but there is no [delivery.smtp] table".into(),
-            "add [delivery.smtp] with host, port, tls, user and password_env",
-        ),
-        (TransportKind::Smtp, Some(smtp)) => {
-            if let Some(env) = &smtp.password_env {
+    if *delivery.transport.get_ref() == TransportKind::Smtp {
+        if delivery.relays.is_empty() {
+            c.error(
+                delivery.transport.span(),
+                "transport = \"smtp\" but there is no [[delivery.relay]]".into(),
+                "add a [[delivery.relay]] with host, port, tls, user and password_env",
+            );
+        }
+        for relay in &delivery.relays {
+            if let Some(env) = &relay.password_env {
                 check_env(&mut c, env);
             }
         }
-        (TransportKind::File, _) => {}
     }
 
     let templates = config.templates_dir();
@@ -280,6 +312,25 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
     c.errors
+}
+
+/// Whether list `from` includes list `to`, directly or through other lists.
+fn reaches(config: &Config, from: &str, to: &str) -> bool {
+    let mut stack = vec![from];
+    let mut seen = Vec::new();
+    while let Some(id) = stack.pop() {
+        if id == to {
+            return true;
+        }
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(list) = config.list(id) {
+            stack.extend(list.include.iter().map(|i| i.get_ref().as_str()));
+        }
+    }
+    false
 }
 
 fn check_env(c: &mut Checker, var: &Spanned<String>) {

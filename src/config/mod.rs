@@ -23,6 +23,12 @@ pub struct Config {
     pub limits: Limits,
     /// How outgoing mail leaves the system.
     pub delivery: Delivery,
+    /// DKIM signing of outgoing mail; unsigned when absent.
+    #[serde(default)]
+    pub dkim: Option<Dkim>,
+    /// Authors' domains whose DMARC policy forbids others to send in their name.
+    #[serde(default)]
+    pub dmarc: Dmarc,
     /// The inboxes the poller reads: registration addresses, the no-reply address.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<Mailbox>,
@@ -67,6 +73,34 @@ pub struct Site {
     /// (Gmail, Google Workspace, Postfix with `recipient_delimiter = +`). Default: true.
     #[serde(default = "yes")]
     pub plus_address_tokens: bool,
+    /// The authserv-ids of the receiving servers whose Authentication-Results headers are
+    /// believed (RFC 8601), e.g. `["mx.google.com"]`. Results from any other id are
+    /// ignored, so a sender cannot vouch for itself. Default: none (every post to an
+    /// announce list is then held for a moderator).
+    #[serde(default)]
+    pub authserv_ids: Vec<String>,
+}
+
+/// `[dkim]`: the site's signing key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dkim {
+    /// The signing domain (`d=`), normally the site's domain.
+    pub domain: String,
+    /// The selector (`s=`): the key is published at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// PEM file of the private key (RSA PKCS#1/PKCS#8 or Ed25519 PKCS#8).
+    pub private_key: Spanned<PathBuf>,
+}
+
+/// `[dmarc]`: the system may not reach DNS, so strict policies are listed here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dmarc {
+    /// Domains publishing `p=reject` or `p=quarantine`: a post by an author there goes out
+    /// `From: "Author qua List" <list address>` with `Reply-To` the author. Default: none.
+    #[serde(default)]
+    pub strict: Vec<String>,
 }
 
 /// `[limits]`.
@@ -101,15 +135,22 @@ impl Default for Limits {
 #[serde(deny_unknown_fields)]
 pub struct Delivery {
     /// `file` (write `.eml` files into `outbox`: the embedded default) or `smtp` (send
-    /// through the relay in `[delivery.smtp]`). Default: file.
+    /// through the relays of `[[delivery.relay]]`). Default: file.
     #[serde(default = "default_transport")]
     pub transport: Spanned<TransportKind>,
     /// The outbox directory of the file transport. Default: `var/outbox`.
     #[serde(default = "default_outbox")]
     pub outbox: PathBuf,
-    /// The relay of the smtp transport.
+    /// The relays of the smtp transport, `[[delivery.relay]]`: work is spread over them
+    /// within each one's rate and quota.
+    #[serde(default, rename = "relay")]
+    pub relays: Vec<Relay>,
+    /// How list posts are sent. Default: personalised.
     #[serde(default)]
-    pub smtp: Option<Smtp>,
+    pub mode: Mode,
+    /// Hours a deferred recipient is retried before it is marked failed. Default: 120.
+    #[serde(default = "default_lifetime_hours")]
+    pub lifetime_hours: u64,
     /// Attempts before a message is marked failed. Default: 8.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
@@ -124,14 +165,30 @@ pub struct Delivery {
 pub enum TransportKind {
     /// `.eml` files in a directory.
     File,
-    /// An SMTP relay.
+    /// The SMTP relays of `[[delivery.relay]]`.
     Smtp,
+}
+
+/// How list posts are sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One message per recipient, each with its own unsubscribe link and a VERP return
+    /// path naming the member, so a bounce says who bounced.
+    #[default]
+    Personalised,
+    /// Many recipients per SMTP transaction (up to the relay's `max_recipients`), one
+    /// copy of the message: far fewer bytes, no per-recipient headers.
+    Batch,
 }
 
 /// An SMTP relay.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Smtp {
+pub struct Relay {
+    /// Name used in logs and `nhomthu posts show`. Default: the host.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Relay host name.
     pub host: String,
     /// Relay port. Default: 587.
@@ -153,6 +210,22 @@ pub struct Smtp {
     /// SMTP connections kept open at once. Default: 4.
     #[serde(default = "default_connections")]
     pub connections: u32,
+    /// Messages per second this relay accepts. Default: no limit.
+    #[serde(default)]
+    pub rate_per_second: Option<f64>,
+    /// Messages per day (a rolling 24 hours) this relay accepts. Default: no limit.
+    #[serde(default)]
+    pub daily_quota: Option<u64>,
+    /// Recipients per message (RCPT TO per transaction) in batch mode. Default: 100.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: u32,
+}
+
+impl Relay {
+    /// The relay's name.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.host)
+    }
 }
 
 /// TLS on a mail connection.
@@ -260,6 +333,26 @@ pub struct List {
     /// Language of this list's system mail; default: the site's.
     #[serde(default)]
     pub language: Option<Spanned<String>>,
+    /// Who may post to an announce or managed list: addresses or `*@domain` patterns (in
+    /// the documents, only the clerk account of a unit issues official documents).
+    #[serde(default)]
+    pub posters: Vec<Spanned<String>>,
+    /// Who approves or rejects held posts, by replying to the notice.
+    #[serde(default)]
+    pub moderators: Vec<Spanned<String>>,
+    /// Ids of lists whose members also receive this list's posts (an umbrella list).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
+    /// Put before the subject of posts, e.g. "[THPT]". Default: none.
+    #[serde(default)]
+    pub subject_prefix: Option<String>,
+    /// Text added to every post as its own MIME part. Default: none.
+    #[serde(default)]
+    pub footer: Option<String>,
+    /// Hold the first post of each member of a discussion list for a moderator.
+    /// Default: true.
+    #[serde(default = "yes")]
+    pub moderate_first_posts: bool,
 }
 
 /// How a group works.
@@ -394,6 +487,12 @@ fn default_retry_seconds() -> u64 {
 }
 fn default_transport() -> Spanned<TransportKind> {
     Spanned::new(0..0, TransportKind::File)
+}
+fn default_lifetime_hours() -> u64 {
+    120
+}
+fn default_max_recipients() -> u32 {
+    100
 }
 fn default_outbox() -> PathBuf {
     "var/outbox".into()

@@ -38,9 +38,9 @@ impl Sink {
         match d.transport.get_ref() {
             TransportKind::File => Ok(Sink::File(file::FileSink::new(&config.path(&d.outbox))?)),
             TransportKind::Smtp => {
-                let smtp = d.smtp.as_ref().ok_or_else(|| SendError {
+                let smtp = d.relays.first().ok_or_else(|| SendError {
                     permanent: true,
-                    message: "transport = \"smtp\" without [delivery.smtp]".into(),
+                    message: "transport = \"smtp\" without [[delivery.relay]]".into(),
                 })?;
                 Ok(Sink::Smtp(smtp::SmtpSink::new(smtp, config)?))
             }

@@ -2,7 +2,7 @@
 //! is permanent (5xx); everything else is retried.
 
 use super::SendError;
-use crate::config::{Config, Smtp, Tls};
+use crate::config::{Config, Relay, Tls};
 use crate::store::outbound::Due;
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
@@ -25,8 +25,8 @@ fn setup_error(message: String) -> SendError {
 }
 
 impl SmtpSink {
-    /// Build the transport from `[delivery.smtp]`.
-    pub fn new(smtp: &Smtp, config: &Config) -> Result<SmtpSink, SendError> {
+    /// Build the transport to one `[[delivery.relay]]`.
+    pub fn new(smtp: &Relay, config: &Config) -> Result<SmtpSink, SendError> {
         let mut tls = TlsParameters::builder(smtp.host.clone());
         if let Some(ca) = &smtp.ca_file {
             let pem = std::fs::read(config.path(ca))
