@@ -36,6 +36,11 @@ pub enum Class {
         /// List ids.
         lists: Vec<String>,
     },
+    /// A post to the given lists (their aliases are among the recipients).
+    Post {
+        /// List ids, in the order addressed.
+        lists: Vec<String>,
+    },
     /// A request to join the given lists.
     Registration {
         /// List ids.
@@ -55,6 +60,7 @@ impl Class {
             Class::Bounce => "bounce",
             Class::Confirmation { .. } => "confirmation",
             Class::Unsubscribe { .. } => "unsubscribe",
+            Class::Post { .. } => "post",
             Class::Registration { .. } => "registration",
             Class::Unknown => "unknown",
         }
@@ -171,6 +177,16 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
         );
     }
 
+    let posted = posted_lists(msg, config);
+    if posted.iter().any(|id| {
+        config
+            .list(id)
+            .is_some_and(|l| mailbox.reads(l.address.get_ref()))
+    }) {
+        let reason = format!("sent to the list address of {}", posted.join(", "));
+        return decide(Class::Post { lists: posted }, reason);
+    }
+
     let mut places = msg.recipients.join(" ");
     places.push(' ');
     places.push_str(&msg.subject);
@@ -246,6 +262,22 @@ fn auto_reply_reason(msg: &Inbound) -> Option<String> {
         .iter()
         .find(|s| subject.starts_with(*s))
         .map(|s| format!("subject begins like an automatic reply (\"{s}\")"))
+}
+
+/// The lists whose alias is among the recipients, in the order addressed.
+fn posted_lists(msg: &Inbound, config: &Config) -> Vec<String> {
+    let mut lists: Vec<String> = Vec::new();
+    for r in &msg.recipients {
+        if let Some(list) = config
+            .lists
+            .iter()
+            .find(|l| address::same(l.address.get_ref(), r))
+            && !lists.iter().any(|id| id == list.id())
+        {
+            lists.push(list.id().to_string());
+        }
+    }
+    lists
 }
 
 /// The lists whose registration address the message was sent to, among the addresses

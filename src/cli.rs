@@ -22,6 +22,8 @@ macro_rules! out {
     }};
 }
 
+mod posts;
+
 /// nhomthu: mailing lists with registration by email.
 #[derive(Parser)]
 #[command(version, about)]
@@ -78,6 +80,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show posts with their delivery summary.
+    #[command(subcommand)]
+    Posts(posts::PostsCommand),
+    /// Show, approve or reject held posts (operator actions).
+    #[command(subcommand)]
+    Held(posts::HeldCommand),
     /// Explain how a raw message would be classified, acting on nothing.
     Inspect {
         /// The .eml file.
@@ -261,6 +269,16 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Posts(cmd) => {
+            let config = load(&cli.config)?;
+            let store = open_store(&config).await?;
+            posts::posts(&config, &store, cmd).await
+        }
+        Command::Held(cmd) => {
+            let config = load(&cli.config)?;
+            let store = open_store(&config).await?;
+            posts::held(&config, &store, cmd).await
+        }
         Command::Inspect {
             file,
             mailbox,
@@ -283,6 +301,12 @@ fn check_templates(config: &Config) -> Result<()> {
                 token: Some("nt-aaaaaaaaaaaaaaaaaaaaaaaaaa"),
                 expires_at: 0,
                 in_reply_to: None,
+                held: Some(&compose::Held {
+                    post_id: 1,
+                    sender: "vanthu@example.edu.vn",
+                    subject: "Công văn",
+                    reason: "the sender is not a poster",
+                }),
             };
             if let Err(e) = compose::build(config, &templates, &sample) {
                 eprintln!("list {}: {}: {e}", list.id(), kind.name());

@@ -39,17 +39,20 @@ pub enum Kind {
     AlreadyMember,
     /// "You are not a member."
     NotMember,
+    /// "A post is held: reply to approve."
+    Moderate,
 }
 
 impl Kind {
     /// Every answer, for checking that each list can render them all.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::ConfirmSubscribe,
         Kind::ConfirmUnsubscribe,
         Kind::Welcome,
         Kind::Goodbye,
         Kind::AlreadyMember,
         Kind::NotMember,
+        Kind::Moderate,
     ];
 
     /// Template and queue name.
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Goodbye => "goodbye",
             Kind::AlreadyMember => "already_member",
             Kind::NotMember => "not_member",
+            Kind::Moderate => "moderate",
         }
     }
 }
@@ -81,6 +85,21 @@ pub struct Answer<'a> {
     pub expires_at: i64,
     /// The Message-ID of the mail being answered, for threading.
     pub in_reply_to: Option<&'a str>,
+    /// The held post, for moderation notices.
+    pub held: Option<&'a Held<'a>>,
+}
+
+/// A held post, as a moderation notice describes it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Held<'a> {
+    /// The post's id.
+    pub post_id: i64,
+    /// Its author.
+    pub sender: &'a str,
+    /// Its subject.
+    pub subject: &'a str,
+    /// Why it is held.
+    pub reason: &'a str,
 }
 
 #[derive(Clone)]
@@ -144,6 +163,7 @@ pub fn build(
             name => a.to_name,
             token => a.token,
             expires => format_time(a.expires_at),
+            held => a.held,
         },
     )?;
     let noreply = site.noreply.get_ref();

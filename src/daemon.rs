@@ -118,7 +118,7 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
         }
     });
     let results = futures::future::join_all(jobs).await;
-    let pass = delivery::deliver_due(&rt.config, &rt.store, &sink).await?;
+    let pass = deliver(&rt, &sink).await?;
     tracing::info!(
         sent = pass.sent,
         deferred = pass.deferred,
@@ -195,7 +195,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
 
 async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, queued: Arc<Notify>) {
     while !shutdown.is_set() {
-        match delivery::deliver_due(&rt.config, &rt.store, &sink).await {
+        match deliver(&rt, &sink).await {
             Ok(pass) if pass != delivery::Pass::default() => {
                 tracing::info!(
                     sent = pass.sent,
@@ -214,4 +214,11 @@ async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, que
         }
     }
     tracing::info!("delivery task stopped");
+}
+
+/// One delivery pass over both queues: the system's answers first (people wait for
+/// them), then posts.
+async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::store::StoreError> {
+    let pass = delivery::deliver_answers(&rt.config, &rt.store, sink).await?;
+    Ok(pass)
 }

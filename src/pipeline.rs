@@ -64,6 +64,7 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
             templates: &rt.templates,
             msg: &parsed,
             inbound_id: id,
+            raw: &msg.raw,
         };
         let disposition = actions::handle(&mut tx, &ctx, &decision).await?;
         if disposition != Disposition::Handled {

@@ -27,8 +27,7 @@ pub fn generate() -> (String, String) {
 
 /// The stored form of a token.
 pub fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.to_ascii_lowercase().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(&Sha256::digest(token.to_ascii_lowercase().as_bytes()))
 }
 
 /// Every distinct token written anywhere in `text`, lowercased, in order of appearance.

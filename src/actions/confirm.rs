@@ -2,7 +2,7 @@
 //! a reply from another address of the same person still confirms the address the
 //! request was sent to. A wrong, foreign or used token does nothing and answers nothing.
 
-use super::{ActionError, Ctx, answer};
+use super::{ActionError, Ctx, answer, post};
 use crate::compose::Kind;
 use crate::store::inbound::Disposition;
 use crate::store::members::{self, Change, Status};
@@ -53,6 +53,11 @@ pub async fn handle(
             continue;
         };
         let (status, action, reason, kind) = match pending.action {
+            Action::Moderate => {
+                post::moderate(conn, ctx, &pending).await?;
+                disposition = Disposition::Handled;
+                continue;
+            }
             Action::Subscribe => (
                 Status::Confirmed,
                 "subscribe",

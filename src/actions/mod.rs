@@ -4,6 +4,7 @@
 
 mod answer;
 mod confirm;
+pub mod post;
 mod register;
 pub mod sync;
 mod unsubscribe;
@@ -38,6 +39,8 @@ pub struct Ctx<'a> {
     pub msg: &'a Inbound,
     /// Its inbound row.
     pub inbound_id: i64,
+    /// Its raw bytes (kept for posts).
+    pub raw: &'a [u8],
 }
 
 impl Ctx<'_> {
@@ -57,6 +60,7 @@ pub async fn handle(
         Class::Registration { lists } => register::handle(conn, ctx, lists).await,
         Class::Confirmation { tokens } => confirm::handle(conn, ctx, tokens).await,
         Class::Unsubscribe { lists } => unsubscribe::handle(conn, ctx, lists).await,
+        Class::Post { lists } => post::handle(conn, ctx, lists).await,
         Class::Invalid | Class::Loop | Class::AutoReply | Class::Bounce | Class::Unknown => {
             Ok(Disposition::Ignored)
         }

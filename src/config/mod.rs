@@ -384,6 +384,23 @@ impl Config {
         self.lists.iter().find(|l| l.id.get_ref() == id)
     }
 
+    /// The lists whose members receive a post to `lists`: those lists and, through
+    /// `include`, every list they take in, each once.
+    pub fn expand(&self, lists: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut stack: Vec<&str> = lists.iter().map(String::as_str).collect();
+        while let Some(id) = stack.pop() {
+            if out.iter().any(|o| o == id) {
+                continue;
+            }
+            if let Some(list) = self.list(id) {
+                out.push(id.to_string());
+                stack.extend(list.include.iter().map(|i| i.get_ref().as_str()));
+            }
+        }
+        out
+    }
+
     /// Resolve a path from the file against the file's directory.
     pub fn path(&self, p: &std::path::Path) -> PathBuf {
         if p.is_absolute() {

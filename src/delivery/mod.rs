@@ -1,17 +1,19 @@
-//! Delivery: queued rows leave through the configured sink, and each row's state is
-//! updated after the attempt. A crash between the write and the update resends that one
-//! mail on restart (the in-flight window); the file sink names files by row id, so there
-//! even that rewrites the same file.
+//! Delivery: two queues leave through one sink. `answers.rs` sends the system's own
+//! answers (the `outbound` table); `posts.rs` sends accepted posts to their recipients
+//! (the `deliveries` table), personalised or batched, over the relays of `relays.rs`
+//! within their rates and quotas. Each row's state is written after its attempt: a
+//! crash in between resends that one message on restart (the in-flight window).
 
+mod answers;
+mod estimate;
 mod file;
+mod relays;
 mod smtp;
 
-use crate::config::{Config, TransportKind};
-use crate::store::{self, Store, StoreError, outbound};
-use futures::StreamExt;
+pub use answers::deliver_answers;
+pub use estimate::estimate_seconds;
 
-/// Rows claimed per round.
-const BATCH: i64 = 200;
+use crate::config::{Config, TransportKind};
 
 /// A send attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,16 +21,59 @@ const BATCH: i64 = 200;
 pub struct SendError {
     /// True for 5xx answers and malformed addresses: retrying cannot help.
     pub permanent: bool,
+    /// Set when no relay had quota left: try again then, without counting an attempt.
+    pub retry_at: Option<i64>,
     /// What the server or file system said.
     pub message: String,
+}
+
+impl SendError {
+    /// Retrying cannot help.
+    pub fn permanent(message: impl Into<String>) -> SendError {
+        SendError {
+            permanent: true,
+            retry_at: None,
+            message: message.into(),
+        }
+    }
+
+    /// Retrying later may help.
+    pub fn temporary(message: impl Into<String>) -> SendError {
+        SendError {
+            permanent: false,
+            retry_at: None,
+            message: message.into(),
+        }
+    }
+
+    /// Every relay's quota is spent until `at`.
+    pub fn no_capacity(at: i64) -> SendError {
+        SendError {
+            permanent: false,
+            retry_at: Some(at),
+            message: "every relay's daily quota is spent".into(),
+        }
+    }
+}
+
+/// One SMTP transaction: an envelope and the message.
+pub struct Envelope<'a> {
+    /// Envelope sender (MAIL FROM).
+    pub from: &'a str,
+    /// Envelope recipients (RCPT TO).
+    pub to: &'a [&'a str],
+    /// The message.
+    pub raw: &'a [u8],
+    /// A stable name for the file outbox (the same mail always gets the same file).
+    pub name: String,
 }
 
 /// Where mail goes: a closed set of sinks.
 pub enum Sink {
     /// `.eml` files in a directory.
     File(file::FileSink),
-    /// An SMTP relay.
-    Smtp(smtp::SmtpSink),
+    /// SMTP relays.
+    Relays(relays::Relays),
 }
 
 impl Sink {
@@ -37,27 +82,25 @@ impl Sink {
         let d = &config.delivery;
         match d.transport.get_ref() {
             TransportKind::File => Ok(Sink::File(file::FileSink::new(&config.path(&d.outbox))?)),
-            TransportKind::Smtp => {
-                let smtp = d.relays.first().ok_or_else(|| SendError {
-                    permanent: true,
-                    message: "transport = \"smtp\" without [[delivery.relay]]".into(),
-                })?;
-                Ok(Sink::Smtp(smtp::SmtpSink::new(smtp, config)?))
-            }
+            TransportKind::Smtp if d.relays.is_empty() => Err(SendError::permanent(
+                "transport = \"smtp\" without [[delivery.relay]]",
+            )),
+            TransportKind::Smtp => Ok(Sink::Relays(relays::Relays::new(config)?)),
         }
     }
 
-    async fn send(&self, m: &outbound::Due) -> Result<(), SendError> {
+    /// Send one transaction; returns the name of the relay that took it.
+    async fn send(&self, e: &Envelope<'_>) -> Result<String, SendError> {
         match self {
-            Sink::File(s) => s.send(m).await,
-            Sink::Smtp(s) => s.send(m).await,
+            Sink::File(s) => s.send(e).await.map(|()| "outbox".to_string()),
+            Sink::Relays(r) => r.send(e).await,
         }
     }
 
     fn concurrency(&self) -> usize {
         match self {
             Sink::File(_) => 1,
-            Sink::Smtp(s) => s.connections,
+            Sink::Relays(r) => r.concurrency(),
         }
     }
 }
@@ -73,58 +116,18 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Attempt every mail due now; returns what happened.
-pub async fn deliver_due(config: &Config, store: &Store, sink: &Sink) -> Result<Pass, StoreError> {
-    let mut pass = Pass::default();
-    loop {
-        let due = outbound::due(store.pool(), BATCH).await?;
-        if due.is_empty() {
-            return Ok(pass);
-        }
-        let results: Vec<_> = futures::stream::iter(due)
-            .map(|m| async move {
-                let r = sink.send(&m).await;
-                (m, r)
-            })
-            .buffer_unordered(sink.concurrency())
-            .collect()
-            .await;
-        let mut progressed = false;
-        for (m, result) in results {
-            match result {
-                Ok(()) => {
-                    outbound::mark_sent(store.pool(), m.id).await?;
-                    pass.sent += 1;
-                    progressed = true;
-                }
-                Err(e) => {
-                    let attempts = m.attempts + 1;
-                    if e.permanent || attempts >= i64::from(config.delivery.max_attempts) {
-                        tracing::warn!(id = m.id, rcpt = %m.rcpt, error = %e, "delivery failed");
-                        outbound::mark_failed(store.pool(), m.id, &e.message).await?;
-                        pass.failed += 1;
-                        progressed = true;
-                    } else {
-                        let delay = config
-                            .delivery
-                            .retry_seconds
-                            .saturating_mul(1 << attempts.min(16));
-                        tracing::info!(id = m.id, rcpt = %m.rcpt, error = %e, delay, "delivery deferred");
-                        outbound::mark_deferred(
-                            store.pool(),
-                            m.id,
-                            store::now() + delay as i64,
-                            &e.message,
-                        )
-                        .await?;
-                        pass.deferred += 1;
-                    }
-                }
-            }
-        }
-        if !progressed {
-            // Everything in this round was deferred: the rest waits for its next attempt.
-            return Ok(pass);
-        }
+impl Pass {
+    /// Add another pass's counts.
+    pub fn add(&mut self, other: Pass) {
+        self.sent += other.sent;
+        self.deferred += other.deferred;
+        self.failed += other.failed;
     }
+}
+
+/// Seconds to wait before attempt number `attempts + 1`: `retry_seconds` doubled per
+/// attempt.
+fn backoff(config: &Config, attempts: i64) -> i64 {
+    let shift = attempts.clamp(0, 16) as u32;
+    config.delivery.retry_seconds.saturating_mul(1 << shift) as i64
 }

@@ -1,10 +1,8 @@
 //! An SMTP relay through lettre's pooled async transport. lettre tells whether an error
 //! is permanent (5xx); everything else is retried.
 
-use super::SendError;
+use super::{Envelope, SendError};
 use crate::config::{Config, Relay, Tls};
-use crate::store::outbound::Due;
-use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls as LettreTls, TlsParameters};
@@ -13,15 +11,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 /// A pool of connections to one relay.
 pub struct SmtpSink {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// Mails sent at once.
-    pub connections: usize,
 }
 
 fn setup_error(message: String) -> SendError {
-    SendError {
-        permanent: true,
-        message,
-    }
+    SendError::permanent(message)
 }
 
 impl SmtpSink {
@@ -53,27 +46,25 @@ impl SmtpSink {
         }
         Ok(SmtpSink {
             transport: builder.build(),
-            connections: smtp.connections.max(1) as usize,
         })
     }
 
-    pub(super) async fn send(&self, m: &Due) -> Result<(), SendError> {
-        let bad = |e: lettre::address::AddressError| SendError {
-            permanent: true,
-            message: format!("invalid address: {e}"),
+    pub(super) async fn send(&self, e: &Envelope<'_>) -> Result<(), SendError> {
+        let bad = |err: lettre::address::AddressError| {
+            SendError::permanent(format!("invalid address: {err}"))
         };
-        let from = m.mail_from.parse().map_err(bad)?;
-        let to = m.rcpt.parse().map_err(bad)?;
-        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| SendError {
-            permanent: true,
-            message: e.to_string(),
-        })?;
-        match self.transport.send_raw(&envelope, &m.raw).await {
+        let from = e.from.parse().map_err(bad)?;
+        let to =
+            e.to.iter()
+                .map(|t| t.parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad)?;
+        let envelope = lettre::address::Envelope::new(Some(from), to)
+            .map_err(|err| SendError::permanent(err.to_string()))?;
+        match self.transport.send_raw(&envelope, e.raw).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(SendError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            }),
+            Err(err) if err.is_permanent() => Err(SendError::permanent(err.to_string())),
+            Err(err) => Err(SendError::temporary(err.to_string())),
         }
     }
 }

@@ -3,9 +3,12 @@
 //! in the dialect both accept (`$1` parameters, `RETURNING`, Unix-second integers).
 
 pub mod audit;
+pub mod deliveries;
 pub mod inbound;
 pub mod members;
 pub mod outbound;
+pub mod posts;
+pub mod settings;
 pub mod tokens;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

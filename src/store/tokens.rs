@@ -11,6 +11,8 @@ pub enum Action {
     Subscribe,
     /// Leave the list.
     Unsubscribe,
+    /// Decide a held post (approve, or reject when the reply says so).
+    Moderate,
 }
 
 impl Action {
@@ -19,6 +21,7 @@ impl Action {
         match self {
             Action::Subscribe => "subscribe",
             Action::Unsubscribe => "unsubscribe",
+            Action::Moderate => "moderate",
         }
     }
 }
@@ -32,6 +35,8 @@ pub struct Pending {
     pub address: String,
     /// What it confirms.
     pub action: Action,
+    /// The held post, for moderation tokens.
+    pub post_id: Option<i64>,
 }
 
 /// The outcome of presenting a token.
@@ -57,8 +62,8 @@ pub async fn insert(
 ) -> Result<(), StoreError> {
     let t = now();
     sqlx::query(
-        "INSERT INTO tokens (hash, list_id, address, action, inbound_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO tokens (hash, list_id, address, action, inbound_id, created_at, expires_at, post_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(hash)
     .bind(&pending.list_id)
@@ -67,6 +72,7 @@ pub async fn insert(
     .bind(inbound_id)
     .bind(t)
     .bind(t + ttl_seconds)
+    .bind(pending.post_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -76,7 +82,7 @@ pub async fn insert(
 /// change `used_at` from NULL.
 pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreError> {
     let row = sqlx::query(
-        "SELECT list_id, address, action, expires_at, used_at FROM tokens WHERE hash = $1",
+        "SELECT list_id, address, action, expires_at, used_at, post_id FROM tokens WHERE hash = $1",
     )
     .bind(hash)
     .fetch_optional(&mut *conn)
@@ -88,11 +94,12 @@ pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreEr
     let pending = Pending {
         list_id: row.get(0),
         address: row.get(1),
-        action: if action == "unsubscribe" {
-            Action::Unsubscribe
-        } else {
-            Action::Subscribe
+        action: match action.as_str() {
+            "unsubscribe" => Action::Unsubscribe,
+            "moderate" => Action::Moderate,
+            _ => Action::Subscribe,
         },
+        post_id: row.get(5),
     };
     let expires_at: i64 = row.get(3);
     let used_at: Option<i64> = row.get(4);

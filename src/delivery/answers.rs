@@ -1,0 +1,69 @@
+//! The system's own answers (confirmations, welcomes, notices): one recipient each.
+
+use super::{Envelope, Pass, Sink, backoff};
+use crate::config::Config;
+use crate::store::{self, Store, StoreError, outbound};
+use futures::StreamExt;
+
+/// Rows claimed per round.
+const BATCH: i64 = 200;
+
+/// Attempt every answer due now.
+pub async fn deliver_answers(
+    config: &Config,
+    store: &Store,
+    sink: &Sink,
+) -> Result<Pass, StoreError> {
+    let mut pass = Pass::default();
+    loop {
+        let due = outbound::due(store.pool(), BATCH).await?;
+        if due.is_empty() {
+            return Ok(pass);
+        }
+        let results: Vec<_> = futures::stream::iter(due)
+            .map(|m| async move {
+                let to = [m.rcpt.as_str()];
+                let envelope = Envelope {
+                    from: &m.mail_from,
+                    to: &to,
+                    raw: &m.raw,
+                    name: format!("{:010}", m.id),
+                };
+                let r = sink.send(&envelope).await;
+                (m, r)
+            })
+            .buffer_unordered(sink.concurrency())
+            .collect()
+            .await;
+        let mut progressed = false;
+        for (m, result) in results {
+            match result {
+                Ok(_) => {
+                    outbound::mark_sent(store.pool(), m.id).await?;
+                    pass.sent += 1;
+                    progressed = true;
+                }
+                Err(e) => {
+                    let attempts = m.attempts + 1;
+                    if e.permanent || attempts >= i64::from(config.delivery.max_attempts) {
+                        tracing::warn!(id = m.id, rcpt = %m.rcpt, error = %e, "delivery failed");
+                        outbound::mark_failed(store.pool(), m.id, &e.message).await?;
+                        pass.failed += 1;
+                        progressed = true;
+                    } else {
+                        let at = e
+                            .retry_at
+                            .unwrap_or(store::now() + backoff(config, attempts));
+                        tracing::info!(id = m.id, rcpt = %m.rcpt, error = %e, at, "delivery deferred");
+                        outbound::mark_deferred(store.pool(), m.id, at, &e.message).await?;
+                        pass.deferred += 1;
+                    }
+                }
+            }
+        }
+        if !progressed {
+            // Everything in this round was deferred: the rest waits for its next attempt.
+            return Ok(pass);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Per-recipient delivery state of posts: queued → sent, or deferred (retried with
+//! backoff) → failed with the server's answer. Results are written in batches, one
+//! transaction per batch, so the queue moves at the speed of the relays, not of fsync.
+
+use super::{StoreError, now};
+use sqlx::{AnyPool, Row};
+
+/// A recipient due for an attempt.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// Row id.
+    pub id: i64,
+    /// The post.
+    pub post_id: i64,
+    /// The list the member receives it through.
+    pub list_id: String,
+    /// The recipient.
+    pub rcpt: String,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Accepted by the relay.
+    Sent {
+        /// The relay's name.
+        relay: String,
+    },
+    /// A temporary failure: try again at the given Unix second.
+    Deferred {
+        /// When.
+        next_attempt_at: i64,
+        /// What the server said.
+        error: String,
+    },
+    /// No relay had quota left: wait until then, without counting an attempt.
+    Postponed {
+        /// When.
+        until: i64,
+        /// Why.
+        error: String,
+    },
+    /// A permanent failure (5xx) or the retry lifetime ran out.
+    Failed {
+        /// What the server said.
+        error: String,
+    },
+}
+
+/// Up to `limit` recipients due now with ids above `after`, by id: callers page through
+/// the queue, so memory stays flat.
+pub async fn due(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, post_id, list_id, rcpt, attempts FROM deliveries
+         WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND id > $2
+         ORDER BY id LIMIT $3",
+    )
+    .bind(now())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Due {
+            id: r.get(0),
+            post_id: r.get(1),
+            list_id: r.get(2),
+            rcpt: r.get(3),
+            attempts: r.get(4),
+        })
+        .collect())
+}
+
+/// Write the outcomes of a batch of attempts in one transaction.
+pub async fn record(pool: &AnyPool, outcomes: &[(i64, Outcome)]) -> Result<(), StoreError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let t = now();
+    let mut tx = pool.begin().await?;
+    for (id, outcome) in outcomes {
+        let q = match outcome {
+            Outcome::Sent { relay } => sqlx::query(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = $1, relay = $2, last_error = NULL WHERE id = $3",
+            )
+            .bind(t)
+            .bind(relay.as_str())
+            .bind(*id),
+            Outcome::Deferred {
+                next_attempt_at,
+                error,
+            } => sqlx::query(
+                "UPDATE deliveries SET status = 'deferred', attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
+            )
+            .bind(*next_attempt_at)
+            .bind(error.as_str())
+            .bind(*id),
+            Outcome::Postponed { until, error } => sqlx::query(
+                "UPDATE deliveries SET status = 'deferred', next_attempt_at = $1, last_error = $2 WHERE id = $3",
+            )
+            .bind(*until)
+            .bind(error.as_str())
+            .bind(*id),
+            Outcome::Failed { error } => sqlx::query(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
+            )
+            .bind(error.as_str())
+            .bind(*id),
+        };
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Messages a relay accepted since `since` (Unix seconds): the use of its quota.
+pub async fn sent_by_relay_since(
+    pool: &AnyPool,
+    relay: &str,
+    since: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM deliveries WHERE relay = $1 AND sent_at >= $2")
+        .bind(relay)
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Counts per status for one post.
+pub async fn summary(pool: &AnyPool, post_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) FROM deliveries WHERE post_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(post_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Failed and deferred recipients of a post with what the server said.
+pub async fn problems(
+    pool: &AnyPool,
+    post_id: i64,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT rcpt, status, COALESCE(last_error, '') FROM deliveries
+         WHERE post_id = $1 AND status IN ('failed', 'deferred') ORDER BY status, rcpt",
+    )
+    .bind(post_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Recipients of all posts still waiting (queued or deferred).
+pub async fn waiting(pool: &AnyPool) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'deferred')")
+        .fetch_one(pool)
+        .await?;
+    Ok(row.get(0))
+}
