@@ -41,6 +41,14 @@ pub enum Class {
         /// List ids, in the order addressed.
         lists: Vec<String>,
     },
+    /// Mail to a member's List-Unsubscribe address (`norply+u-LIST-MAC@`): the mail
+    /// client's "Unsubscribe" button.
+    ListUnsubscribe {
+        /// The list named in the address.
+        list: String,
+        /// The address's plus-tag, checked by the handler against the sender.
+        tag: String,
+    },
     /// A request to join the given lists.
     Registration {
         /// List ids.
@@ -61,6 +69,7 @@ impl Class {
             Class::Confirmation { .. } => "confirmation",
             Class::Unsubscribe { .. } => "unsubscribe",
             Class::Post { .. } => "post",
+            Class::ListUnsubscribe { .. } => "list_unsubscribe",
             Class::Registration { .. } => "registration",
             Class::Unknown => "unknown",
         }
@@ -177,6 +186,11 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
         );
     }
 
+    if let Some((list, tag)) = unsubscribe_address(msg, config) {
+        let reason = format!("sent to the List-Unsubscribe address of {list}");
+        return decide(Class::ListUnsubscribe { list, tag }, reason);
+    }
+
     let posted = posted_lists(msg, config);
     if posted.iter().any(|id| {
         config
@@ -262,6 +276,22 @@ fn auto_reply_reason(msg: &Inbound) -> Option<String> {
         .iter()
         .find(|s| subject.starts_with(*s))
         .map(|s| format!("subject begins like an automatic reply (\"{s}\")"))
+}
+
+/// The list and plus-tag of a List-Unsubscribe address among the recipients.
+fn unsubscribe_address(msg: &Inbound, config: &Config) -> Option<(String, String)> {
+    let noreply = config.site.noreply.get_ref();
+    msg.recipients.iter().find_map(|r| {
+        if !address::same(r, noreply) {
+            return None;
+        }
+        let (local, _) = r.split_once('@')?;
+        let (_, tag) = local.split_once('+')?;
+        let rest = tag.strip_prefix(crate::unsubscribe::PREFIX)?;
+        let (list, _) = rest.rsplit_once('-')?;
+        config.list(list)?;
+        Some((list.to_string(), tag.to_string()))
+    })
 }
 
 /// The lists whose alias is among the recipients, in the order addressed.

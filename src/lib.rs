@@ -14,6 +14,7 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod delivery;
+pub mod handlers;
 pub mod message;
 pub mod pipeline;
 pub mod rules;

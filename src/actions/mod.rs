@@ -60,6 +60,7 @@ pub async fn handle(
         Class::Registration { lists } => register::handle(conn, ctx, lists).await,
         Class::Confirmation { tokens } => confirm::handle(conn, ctx, tokens).await,
         Class::Unsubscribe { lists } => unsubscribe::handle(conn, ctx, lists).await,
+        Class::ListUnsubscribe { list, tag } => unsubscribe::one_click(conn, ctx, list, tag).await,
         Class::Post { lists } => post::handle(conn, ctx, lists).await,
         Class::Invalid | Class::Loop | Class::AutoReply | Class::Bounce | Class::Unknown => {
             Ok(Disposition::Ignored)

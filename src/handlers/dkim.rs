@@ -1,0 +1,393 @@
+//! DKIM signing with the site's key (`[dkim]`), by mail-auth on ring (RSA-SHA256 and
+//! Ed25519-SHA256, RFC 6376 and RFC 8463), relaxed/relaxed canonicalization.
+//!
+//! Signed fields (absent ones are signed as absent, so nobody can add them later): From,
+//! Sender, Reply-To, To, Cc, Subject, Date, Message-ID, In-Reply-To, References,
+//! MIME-Version, Content-Type, Content-Transfer-Encoding and every List-* field the list
+//! writes, List-Unsubscribe and List-Unsubscribe-Post included (Gmail's one-click
+//! unsubscribe requires both signed).
+//!
+//! Cost per copy: the body is the same for every recipient, so its hash (`bh=`) is computed
+//! once per [`Signer`] (one per prepared list copy) and reused; each copy then costs one
+//! canonicalization of its header block and one signature. mail-auth has no API for a
+//! precomputed body hash: the key wrapper below answers its `SigningKey::hash` (which
+//! mail-auth 0.13 calls for the body hash only) from the first result, and mail-auth's own
+//! body canonicalization is lazy, so later copies never read the body.
+
+use super::HandlerError;
+use crate::config::{self, Config};
+use mail_auth::common::crypto::{
+    Algorithm, DkimKey, Ed25519Key, HashOutput, RsaKey, Sha256, SigningKey,
+};
+use mail_auth::common::headers::{HeaderWriter, Writable};
+use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
+use std::sync::OnceLock;
+use tokio_rustls::rustls::pki_types::PrivateKeyDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+
+/// The fields covered by the signature.
+pub(super) const SIGNED: &[&str] = &[
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "List-Id",
+    "List-Post",
+    "List-Help",
+    "List-Subscribe",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Archive",
+];
+
+/// The site's signer for one prepared list copy (one body).
+pub(super) struct Signer {
+    inner: DkimSigner<BodyOnce, Done>,
+}
+
+/// The site key, answering the body hash from the first computation.
+struct BodyOnce {
+    key: DkimKey,
+    body_hash: OnceLock<HashOutput>,
+}
+
+impl SigningKey for BodyOnce {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        self.key.sign(input)
+    }
+
+    fn hash(&self, data: impl Writable) -> HashOutput {
+        if let Some(hash) = self.body_hash.get() {
+            return hash.clone();
+        }
+        let hash = self.key.hash(data);
+        // Concurrent first copies compute the same value; whichever is stored is right.
+        let _ = self.body_hash.set(hash.clone());
+        hash
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        self.key.algorithm()
+    }
+}
+
+impl Signer {
+    /// Load the key of `[dkim]` (a PEM file: RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).
+    pub(super) fn load(dkim: &config::Dkim, config: &Config) -> Result<Signer, HandlerError> {
+        let path = config.path(dkim.private_key.get_ref());
+        let key = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| key_from_pem(&pem))
+            .map_err(|reason| HandlerError::DkimKey {
+                path: path.clone(),
+                reason,
+            })?;
+        let inner = DkimSigner::from_key(BodyOnce {
+            key,
+            body_hash: OnceLock::new(),
+        })
+        .domain(dkim.domain.trim())
+        .selector(dkim.selector.trim())
+        .headers(SIGNED.iter().copied())
+        .header_canonicalization(Canonicalization::Relaxed)
+        .body_canonicalization(Canonicalization::Relaxed);
+        Ok(Signer { inner })
+    }
+
+    /// The `DKIM-Signature` field (ending in CRLF) for the message made of `parts`: header
+    /// fields, then the blank line and the body, in one final part. Every copy signed by
+    /// one `Signer` must carry the same body.
+    pub(super) fn sign(&self, parts: &[&[u8]]) -> Result<Vec<u8>, HandlerError> {
+        let signature = self
+            .inner
+            .sign_chained(parts.iter().copied())
+            .map_err(|e| HandlerError::DkimSign(e.to_string()))?;
+        let mut field = Vec::with_capacity(600);
+        signature.write_header(&mut field);
+        Ok(field)
+    }
+}
+
+/// A DKIM key from PEM text.
+fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
+    let der = PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| format!("no PEM private key in the file ({e})"))?;
+    let rsa = |der: PrivateKeyDer<'_>| {
+        RsaKey::<Sha256>::from_key_der(der)
+            .map(DkimKey::Rsa)
+            .map_err(|e| format!("not a usable RSA key (2048 to 8192 bits): {e}"))
+    };
+    match der {
+        PrivateKeyDer::Pkcs1(_) => rsa(der),
+        PrivateKeyDer::Pkcs8(ref pkcs8) => {
+            match Ed25519Key::from_pkcs8_maybe_unchecked_der(pkcs8.secret_pkcs8_der()) {
+                Ok(key) => Ok(DkimKey::Ed25519(key)),
+                Err(_) => rsa(der.clone_key()),
+            }
+        }
+        _ => Err("an EC (SEC1) key: DKIM signs with RSA or Ed25519".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::{ListCopy, Personal, find, prepare};
+    use super::*;
+    use data_encoding::BASE64;
+    use mail_auth::common::parse::TxtRecordParser;
+    use mail_auth::common::verify::DomainKey;
+    use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+    use mail_auth::{
+        AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt,
+    };
+    use std::borrow::Borrow;
+    use std::collections::HashMap;
+    use std::hash::Hash;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    const RSA_PKCS1: &str = include_str!("testdata/dkim-rsa2048.pem");
+    const RSA_PKCS8: &str = include_str!("testdata/dkim-rsa2048-pkcs8.pem");
+
+    /// DNS answers given in advance: nothing is ever asked of a server.
+    #[derive(Default)]
+    struct Zone(Mutex<HashMap<Box<str>, Txt>>);
+
+    impl ResolverCache<Box<str>, Txt> for Zone {
+        fn get<Q>(&self, name: &Q) -> Option<Txt>
+        where
+            Box<str>: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            self.0.lock().unwrap().get(name).cloned()
+        }
+        fn remove<Q>(&self, name: &Q) -> Option<Txt>
+        where
+            Box<str>: Borrow<Q>,
+            Q: Hash + Eq + ?Sized,
+        {
+            self.0.lock().unwrap().remove(name)
+        }
+        fn insert(&self, key: Box<str>, value: Txt, _: std::time::Instant) {
+            self.0.lock().unwrap().insert(key, value);
+        }
+    }
+
+    /// The site's key published at `s2026._domainkey.moet.edu.vn`.
+    fn zone(record: &str) -> Zone {
+        let zone = Zone::default();
+        let key = DomainKey::parse(record.as_bytes()).expect("a DKIM key record");
+        zone.0.lock().unwrap().insert(
+            "s2026._domainkey.moet.edu.vn.".into(),
+            Txt::DomainKey(Arc::new(key)),
+        );
+        zone
+    }
+
+    async fn verify(message: &[u8], zone: &Zone) -> DkimResult {
+        let resolver = MessageAuthenticator::new(
+            ResolverConfig::from_name_servers(vec![NameServerConfig::udp([127, 0, 0, 1].into())]),
+            ResolverOpts::default(),
+        )
+        .unwrap();
+        let message = AuthenticatedMessage::parse(message).expect("parses for DKIM");
+        let results = resolver
+            .verify_dkim(Parameters::new(&message).with_txt_cache(zone))
+            .await;
+        assert_eq!(results.len(), 1, "one signature");
+        results[0].result().clone()
+    }
+
+    fn pem(label: &str, der: &[u8]) -> String {
+        let b64 = BASE64.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    }
+
+    /// A configuration signing with the key in `pem`, written to `dir`, and the DNS record.
+    fn signing_config(dir: &Path, pem_text: &str) -> crate::config::Config {
+        let path = dir.join("dkim.pem");
+        std::fs::write(&path, pem_text).unwrap();
+        let mut config = config(&format!(
+            "[dkim]\ndomain = \"moet.edu.vn\"\nselector = \"s2026\"\nprivate_key = \"{}\"\n",
+            path.display()
+        ));
+        config.base_dir = dir.to_path_buf();
+        config
+    }
+
+    fn record(pem_text: &str) -> String {
+        match key_from_pem(pem_text.as_bytes()).unwrap() {
+            DkimKey::Ed25519(key) => {
+                format!("v=DKIM1; k=ed25519; p={}", BASE64.encode(&key.public_key()))
+            }
+            DkimKey::Rsa(key) => {
+                format!("v=DKIM1; k=rsa; p={}", BASE64.encode(&key.public_key()))
+            }
+        }
+    }
+
+    fn ed25519_pem() -> String {
+        pem("PRIVATE KEY", &Ed25519Key::generate_pkcs8().unwrap())
+    }
+
+    fn circular_copy(dir: &Path, pem_text: &str, list: &str) -> ListCopy {
+        let config = signing_config(dir, pem_text);
+        prepare(
+            &circular(&pdf_bytes(60 * 1024)),
+            config.list(list).unwrap(),
+            &config,
+        )
+        .unwrap()
+    }
+
+    /// The `h=` tag of the output's signature, lowercased names.
+    fn signed_names(out: &[u8]) -> Vec<String> {
+        let msg = parse(out);
+        let value = msg
+            .header_raw("DKIM-Signature")
+            .unwrap()
+            .replace(['\r', '\n', '\t', ' '], "");
+        let h = value
+            .split(';')
+            .find_map(|tag| tag.strip_prefix("h="))
+            .unwrap()
+            .to_ascii_lowercase();
+        h.split(':').map(str::to_string).collect()
+    }
+
+    #[tokio::test]
+    async fn ed25519_copies_verify_and_tampering_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_pem();
+        let zone = zone(&record(&key));
+        let copy = circular_copy(dir.path(), &key, "thpt");
+
+        let first = copy.personal(&personal()).unwrap();
+        assert!(
+            first.starts_with(b"DKIM-Signature: v=1; a=ed25519-sha256; s=s2026; d=moet.edu.vn")
+        );
+        assert_eq!(verify(&first, &zone).await, DkimResult::Pass);
+        let names = signed_names(&first);
+        for name in [
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "mime-version",
+            "content-type",
+            "list-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name} signed: {names:?}");
+        }
+
+        // Later copies reuse the body hash and still verify.
+        let second = copy
+            .personal(&Personal {
+                unsubscribe_url: Some("https://moet.example/u/xyz"),
+                unsubscribe_mailto: "norply+u-xyz@moet.edu.vn",
+            })
+            .unwrap();
+        assert_eq!(verify(&second, &zone).await, DkimResult::Pass);
+        let shared = copy.shared().unwrap();
+        assert_eq!(verify(&shared, &zone).await, DkimResult::Pass);
+
+        // One changed byte in the PDF's base64.
+        let mut tampered = second.clone();
+        let at = find(&tampered, b"Content-Type: application/pdf").unwrap() + 200;
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        assert!(matches!(
+            verify(&tampered, &zone).await,
+            DkimResult::Fail(_)
+        ));
+
+        // Someone else's unsubscribe link.
+        let forged = String::from_utf8(second).unwrap().replace("u/xyz", "u/abc");
+        assert!(matches!(
+            verify(forged.as_bytes(), &zone).await,
+            DkimResult::Fail(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn rsa_keys_in_both_pem_forms_sign() {
+        for key in [RSA_PKCS1, RSA_PKCS8] {
+            let dir = tempfile::tempdir().unwrap();
+            let zone = zone(&record(key));
+            let copy = circular_copy(dir.path(), key, "thaoluan");
+            let out = copy.personal(&personal()).unwrap();
+            assert!(out.starts_with(b"DKIM-Signature: v=1; a=rsa-sha256;"));
+            assert_eq!(verify(&out, &zone).await, DkimResult::Pass);
+            let out = copy.shared().unwrap();
+            assert_eq!(verify(&out, &zone).await, DkimResult::Pass);
+        }
+    }
+
+    #[test]
+    fn the_body_hash_is_computed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = circular_copy(dir.path(), &ed25519_pem(), "thpt");
+        let signer = copy.signer.as_ref().unwrap();
+        assert!(signer.inner_hash().is_none());
+        let a = copy.personal(&personal()).unwrap();
+        let cached = signer.inner_hash().unwrap();
+        let b = copy.shared().unwrap();
+        let bh = |out: &[u8]| {
+            let v = parse(out)
+                .header_raw("DKIM-Signature")
+                .unwrap()
+                .replace(['\r', '\n', '\t', ' '], "");
+            v.split(';')
+                .find_map(|t| t.strip_prefix("bh=").map(str::to_string))
+                .unwrap()
+        };
+        assert_eq!(bh(&a), bh(&b));
+        assert_eq!(bh(&a), BASE64.encode(&cached));
+    }
+
+    #[test]
+    fn bad_key_files_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = signing_config(dir.path(), "not a key");
+        let list = config.list("thpt").unwrap();
+        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        assert!(matches!(err, HandlerError::DkimKey { .. }), "{err}");
+
+        std::fs::remove_file(dir.path().join("dkim.pem")).unwrap();
+        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        assert!(err.to_string().contains("dkim.pem"), "{err}");
+
+        let ec = pem("EC PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
+        std::fs::write(dir.path().join("dkim.pem"), ec).unwrap();
+        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        assert!(err.to_string().contains("RSA or Ed25519"), "{err}");
+    }
+
+    impl Signer {
+        fn inner_hash(&self) -> Option<Vec<u8>> {
+            self.inner.key.body_hash.get().map(|h| h.as_ref().to_vec())
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! DMARC-safe authorship and the list's Reply-To policy.
+//!
+//! An author whose domain (or a parent of it: "equal to or a subdomain of" a listed domain)
+//! is in `[dmarc] strict` publishes `p=reject`/`p=quarantine`: a copy still saying
+//! `From: author@that.domain` but signed by us would be rejected. Such posts go out as
+//! `From: "<display name, or local part> qua <list name>" <list address>`, encoded by lettre.
+//! An author under the `[dkim]` signing domain is left alone: our signature aligns with it.
+//!
+//! Reply-To, decided per kind of list:
+//! - announce and managed lists: replies go to the author. An existing `Reply-To` is kept;
+//!   when `From` was rewritten and there is none, `Reply-To` is the author.
+//! - discussion lists: replies go to the list. An existing `Reply-To` is kept; otherwise
+//!   `Reply-To` is the list address. When `From` was rewritten, the author's mailbox is
+//!   kept in `X-Original-From` (as Google Groups does), so a private answer stays possible.
+
+use super::{Author, Draft, Field, HandlerError, Original};
+use crate::config::{Config, List, ListKind};
+use lettre::Address;
+use lettre::message::header::{From, ReplyTo};
+use lettre::message::{Mailbox, Mailboxes};
+
+/// Rewrite `From` when the author's domain requires it, and set `Reply-To` for the list.
+pub(super) fn apply(
+    draft: &mut Draft,
+    original: &Original,
+    list: &List,
+    config: &Config,
+) -> Result<(), HandlerError> {
+    let list_address: Address =
+        list.address
+            .get_ref()
+            .trim()
+            .parse()
+            .map_err(|_| HandlerError::Address {
+                what: "list address",
+                value: list.address.get_ref().clone(),
+            })?;
+    let received_from = draft.get("From").cloned();
+    let munged = original
+        .from
+        .as_ref()
+        .filter(|a| needs_rewriting(&a.address, config));
+    if let Some(author) = munged {
+        let who = author
+            .name
+            .clone()
+            .unwrap_or_else(|| author.address.split('@').next().unwrap_or_default().into());
+        let name = format!("{who} qua {}", list.name.trim());
+        let from = Mailbox::new(Some(one_line(&name)), list_address.clone());
+        draft.set(Field::from_header(&From::from(Mailboxes::from(from))));
+    }
+
+    match list.kind {
+        ListKind::Discussion => {
+            if !draft.has("Reply-To") {
+                let to_list = Mailbox::new(Some(one_line(&list.name)), list_address);
+                draft.set(Field::from_header(&ReplyTo::from(Mailboxes::from(to_list))));
+            }
+            if let Some(author) = munged
+                && let Some(field) = author_field(author, received_from.as_ref())
+            {
+                draft.push(field.renamed("X-Original-From"));
+            }
+        }
+        ListKind::Announce | ListKind::Managed => {
+            if let Some(author) = munged
+                && !draft.has("Reply-To")
+                && let Some(field) = author_field(author, received_from.as_ref())
+            {
+                draft.set(field);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether mail from `address` must not go out under its own From.
+pub(super) fn needs_rewriting(address: &str, config: &Config) -> bool {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let under = |listed: &str| {
+        let listed = listed.trim().trim_end_matches('.').to_ascii_lowercase();
+        !listed.is_empty()
+            && (domain == listed
+                || domain
+                    .strip_suffix(listed.as_str())
+                    .is_some_and(|rest| rest.ends_with('.')))
+    };
+    if config.dkim.as_ref().is_some_and(|k| under(&k.domain)) {
+        return false;
+    }
+    config.dmarc.strict.iter().any(|d| under(d))
+}
+
+/// `Reply-To: author`, written by lettre; when lettre does not accept the address, the
+/// received `From` value is reused as it came.
+fn author_field(author: &Author, received_from: Option<&Field>) -> Option<Field> {
+    match author.address.trim().parse::<Address>() {
+        Ok(address) => {
+            let mailbox = Mailbox::new(author.name.as_deref().map(one_line), address);
+            Some(Field::from_header(&ReplyTo::from(Mailboxes::from(mailbox))))
+        }
+        Err(_) => received_from.map(|f| f.renamed("Reply-To")),
+    }
+}
+
+/// Text for a display name: control characters (CR, LF, …) become spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::{Draft, Original};
+    use super::*;
+    use crate::text::nfc;
+
+    fn run(raw: &[u8], list: &str, config: &Config) -> Vec<u8> {
+        let mut draft = Draft::parse(raw).unwrap();
+        let original = Original::read(&draft);
+        apply(&mut draft, &original, config.list(list).unwrap(), config).unwrap();
+        let mut out = draft.head();
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&draft.body);
+        out
+    }
+
+    fn first(a: Option<&mail_parser::Address<'_>>) -> (Option<String>, Option<String>) {
+        let a = a.and_then(|a| a.first()).expect("an address");
+        (
+            a.name.as_deref().map(nfc),
+            a.address.as_deref().map(str::to_string),
+        )
+    }
+
+    #[test]
+    fn strict_authors_post_through_the_list_address() {
+        let config = config("");
+        let out = run(&plain_post(), "thaoluan", &config);
+        let msg = parse(&out);
+        assert_eq!(
+            first(msg.from()),
+            (
+                Some("Nguyễn Văn A qua Diễn đàn giáo viên".into()),
+                Some("thaoluan@moet.edu.vn".into())
+            )
+        );
+        let raw_from = msg.header_raw("From").unwrap();
+        assert!(
+            raw_from.is_ascii() && raw_from.contains("=?utf-8?"),
+            "{raw_from}"
+        );
+        // Discussion: replies go to the list; the author stays reachable.
+        assert_eq!(
+            first(msg.reply_to()),
+            (
+                Some("Diễn đàn giáo viên".into()),
+                Some("thaoluan@moet.edu.vn".into())
+            )
+        );
+        let original = msg.header("X-Original-From").unwrap().as_address();
+        assert_eq!(
+            first(original),
+            (
+                Some("Nguyễn Văn A".into()),
+                Some("nguyen.van.a@gmail.com".into())
+            )
+        );
+        assert_eq!(count_fields(&out, "From"), 1);
+        assert_eq!(count_fields(&out, "Reply-To"), 1);
+    }
+
+    #[test]
+    fn announce_lists_send_replies_to_the_author() {
+        let config = config("");
+        let out = run(&plain_post(), "thpt", &config);
+        let msg = parse(&out);
+        assert_eq!(
+            first(msg.from()),
+            (
+                Some("Nguyễn Văn A qua Trường THPT".into()),
+                Some("thpt@moet.edu.vn".into())
+            )
+        );
+        assert_eq!(
+            first(msg.reply_to()),
+            (
+                Some("Nguyễn Văn A".into()),
+                Some("nguyen.van.a@gmail.com".into())
+            )
+        );
+        assert_eq!(count_fields(&out, "X-Original-From"), 0);
+    }
+
+    #[test]
+    fn subdomains_count_and_lookalikes_do_not() {
+        let config = config("");
+        assert!(needs_rewriting("a@gmail.com", &config));
+        assert!(needs_rewriting("a@GMAIL.COM.", &config));
+        assert!(needs_rewriting("vanthu@hanoi.moet.gov.vn", &config));
+        assert!(!needs_rewriting("a@notgmail.com", &config));
+        assert!(!needs_rewriting("a@gmail.com.vn", &config));
+        assert!(!needs_rewriting("vanthu@moet.edu.vn", &config));
+    }
+
+    #[test]
+    fn authors_under_our_signing_domain_are_left_alone() {
+        let mut config =
+            config("[dkim]\ndomain = \"moet.gov.vn\"\nselector = \"s\"\nprivate_key = \"k.pem\"\n");
+        assert!(!needs_rewriting("vanthu@moet.gov.vn", &config));
+        assert!(needs_rewriting("a@gmail.com", &config));
+        config.dkim = None;
+        assert!(needs_rewriting("vanthu@moet.gov.vn", &config));
+    }
+
+    #[test]
+    fn lenient_authors_keep_their_from() {
+        let config = config("");
+        let raw = circular(b"%PDF");
+        let out = run(&raw, "thpt", &config);
+        let msg = parse(&out);
+        assert_eq!(
+            first(msg.from()),
+            (
+                Some("Văn thư Bộ GD&ĐT".into()),
+                Some("vanthu@moet.edu.vn".into())
+            )
+        );
+        assert_eq!(
+            count_fields(&out, "Reply-To"),
+            0,
+            "announce: replies to From"
+        );
+        // Discussion: Reply-To the list, unless the author set one.
+        let out = run(&raw, "thaoluan", &config);
+        assert_eq!(
+            first(parse(&out).reply_to()).1.as_deref(),
+            Some("thaoluan@moet.edu.vn")
+        );
+        let with_reply_to = String::from_utf8(raw)
+            .unwrap()
+            .replace("Bcc:", "Reply-To: <phong.gd@moet.edu.vn>\r\nBcc:");
+        let out = run(with_reply_to.as_bytes(), "thaoluan", &config);
+        assert_eq!(
+            first(parse(&out).reply_to()).1.as_deref(),
+            Some("phong.gd@moet.edu.vn")
+        );
+    }
+
+    #[test]
+    fn a_strict_author_without_a_name_is_named_by_local_part() {
+        let config = config("");
+        let out = run(
+            b"From: nguyen.van.a@gmail.com\r\nSubject: x\r\n\r\nx\r\n",
+            "thpt",
+            &config,
+        );
+        assert_eq!(
+            first(parse(&out).from()).0.as_deref(),
+            Some("nguyen.van.a qua Trường THPT")
+        );
+    }
+
+    #[test]
+    fn a_display_name_cannot_inject_a_header() {
+        let config = config("");
+        let raw = format!(
+            "From: {} <a@gmail.com>\r\nSubject: x\r\n\r\nx\r\n",
+            b_word("Nguyễn\r\nBcc: victim@example.com\r\nX-Evil: 1")
+        );
+        for list in ["thpt", "thaoluan"] {
+            let out = run(raw.as_bytes(), list, &config);
+            assert_eq!(count_fields(&out, "Bcc"), 0);
+            assert_eq!(count_fields(&out, "X-Evil"), 0);
+            assert_eq!(count_fields(&out, "From"), 1);
+            let name = first(parse(&out).from()).0.unwrap();
+            assert!(
+                name.starts_with("Nguyễn") && name.contains(" qua "),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The list's footer, as its own MIME part; the original structure is never broken and no
+//! byte of the original parts changes.
+//!
+//! - A multipart/mixed post gets a `text/plain; charset=utf-8` part inserted just before
+//!   its closing boundary (preamble, parts and epilogue untouched).
+//! - Anything else (text/plain, multipart/alternative, multipart/signed, a PDF alone, a
+//!   multipart/mixed whose closing boundary is missing) is wrapped: a new top-level
+//!   multipart/mixed with a fresh boundary, part 1 = the original `Content-*` fields and
+//!   body byte for byte, part 2 = the footer. `MIME-Version` is added when missing, and a
+//!   `8bit`/`binary` transfer encoding of the original is declared on the wrapper too.
+//!
+//! The footer part is built by lettre (`SinglePart`): its fields by lettre's header types,
+//! its text encoded in quoted-printable or base64, whichever lettre finds shorter.
+
+use super::{Draft, Field, Original, find};
+use crate::config::List;
+use lettre::message::SinglePart;
+use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION_1_0};
+
+/// Add the footer of `list`, if it has one.
+pub(super) fn apply(draft: &mut Draft, original: &Original, list: &List) {
+    let Some(text) = list.footer.as_deref().filter(|t| !t.trim().is_empty()) else {
+        return;
+    };
+    let part = footer_part(text);
+    let inserted = match &original.content_type {
+        Some(t) if t.ctype == "multipart" && t.subtype == "mixed" => t
+            .boundary
+            .as_deref()
+            .is_some_and(|b| insert_before_close(&mut draft.body, b, &part)),
+        _ => false,
+    };
+    if !inserted {
+        wrap(draft, original, &part);
+    }
+}
+
+/// The footer part: its fields, the blank line, the encoded text; no final CRLF (the CRLF
+/// before the next boundary belongs to that delimiter).
+fn footer_part(text: &str) -> Vec<u8> {
+    let mut part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_string())
+        .formatted();
+    if part.ends_with(b"\r\n") {
+        part.truncate(part.len() - 2);
+    }
+    part
+}
+
+/// Insert `part` as the last part of the multipart whose boundary is `boundary`; false
+/// when its closing delimiter is not found.
+fn insert_before_close(body: &mut Vec<u8>, boundary: &str, part: &[u8]) -> bool {
+    let close = format!("\r\n--{boundary}--");
+    let mut from = 0;
+    while let Some(i) = find(&body[from..], close.as_bytes()).map(|i| i + from) {
+        let after = body.get(i + close.len()).copied();
+        if matches!(after, None | Some(b'\r' | b' ' | b'\t')) {
+            let mut insertion = Vec::with_capacity(part.len() + boundary.len() + 8);
+            insertion.extend_from_slice(b"\r\n--");
+            insertion.extend_from_slice(boundary.as_bytes());
+            insertion.extend_from_slice(b"\r\n");
+            insertion.extend_from_slice(part);
+            body.splice(i..i, insertion);
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+/// Wrap the message in a new multipart/mixed: the original, then the footer.
+fn wrap(draft: &mut Draft, original: &Original, part: &[u8]) {
+    let (content, rest): (Vec<Field>, Vec<Field>) = draft
+        .fields
+        .drain(..)
+        .partition(|f| f.name.to_ascii_lowercase().starts_with("content-"));
+    draft.fields = rest;
+    let boundary = fresh_boundary(&draft.body, part);
+
+    let content_len: usize = content.iter().map(|f| f.raw.len()).sum();
+    let mut body =
+        Vec::with_capacity(draft.body.len() + content_len + part.len() + 3 * boundary.len() + 24);
+    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    for field in &content {
+        body.extend_from_slice(&field.raw);
+    }
+    body.extend_from_slice(b"\r\n");
+    body.extend_from_slice(&draft.body);
+    body.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    body.extend_from_slice(part);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    draft.body = body;
+
+    if !draft.has("MIME-Version") {
+        draft.push(Field::from_header(&MIME_VERSION_1_0));
+    }
+    let mixed = ContentType::parse(&format!("multipart/mixed; boundary=\"{boundary}\""))
+        .expect("a valid multipart/mixed content type");
+    draft.push(Field::from_header(&mixed));
+    match original.transfer_encoding.as_deref() {
+        Some("8bit") => draft.push(Field::from_header(&ContentTransferEncoding::EightBit)),
+        Some("binary") => draft.push(Field::from_header(&ContentTransferEncoding::Binary)),
+        _ => {}
+    }
+}
+
+/// A boundary found in neither the body nor the footer. `=_` never occurs in base64 and is
+/// not a valid quoted-printable sequence.
+fn fresh_boundary(body: &[u8], part: &[u8]) -> String {
+    loop {
+        let boundary = format!("=_nhomthu_{:032x}", rand::random::<u128>());
+        if find(body, boundary.as_bytes()).is_none() && find(part, boundary.as_bytes()).is_none() {
+            return boundary;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::{Draft, Original};
+    use super::*;
+    use mail_parser::MimeHeaders;
+
+    const FOOTER_START: &str = "Để rời nhóm, gửi thư tới dangky@moet.edu.vn";
+
+    fn run(raw: &[u8], list: &str) -> Vec<u8> {
+        let config = config("");
+        let mut draft = Draft::parse(raw).unwrap();
+        let original = Original::read(&draft);
+        apply(&mut draft, &original, config.list(list).unwrap());
+        let mut out = draft.head();
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&draft.body);
+        out
+    }
+
+    fn body_of(raw: &[u8]) -> &[u8] {
+        let i = find(raw, b"\r\n\r\n").unwrap();
+        &raw[i + 4..]
+    }
+
+    #[test]
+    fn mixed_posts_get_a_last_part_and_keep_every_byte() {
+        let pdf = pdf_bytes(60 * 1024);
+        let raw = circular(&pdf);
+        let out = run(&raw, "thpt");
+        let msg = parse(&out);
+
+        assert_eq!(msg.content_type().unwrap().subtype(), Some("mixed"));
+        let pdfs: Vec<_> = msg
+            .attachments()
+            .filter(|a| a.attachment_name() == Some("cv123.pdf"))
+            .collect();
+        assert_eq!(pdfs.len(), 1);
+        assert_eq!(pdfs[0].contents(), pdf.as_slice(), "byte-identical PDF");
+
+        let texts = footer_texts(&msg);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].starts_with("Kính gửi các trường THPT"));
+        assert!(texts[1].starts_with(FOOTER_START), "{}", texts[1]);
+        let last = msg.parts.last().unwrap();
+        assert_eq!(last.content_type().unwrap().ctype(), "text");
+        assert_eq!(
+            last.content_type().unwrap().attribute("charset"),
+            Some("utf-8")
+        );
+
+        // Removing the inserted part gives the original body back, byte for byte.
+        let (before, after) = (body_of(&raw), body_of(&out));
+        let close = b"\r\n------=_NextPart_000_0001_01DB0000.12345678--";
+        let at = find(before, close).unwrap();
+        assert_eq!(&after[..at], &before[..at]);
+        let tail = before.len() - at;
+        assert_eq!(&after[after.len() - tail..], &before[at..]);
+        assert_eq!(count_fields(&out, "Content-Type"), 1);
+    }
+
+    #[test]
+    fn plain_posts_are_wrapped_unchanged() {
+        let raw = plain_post();
+        let out = run(&raw, "thaoluan");
+        let msg = parse(&out);
+        assert_eq!(msg.content_type().unwrap().subtype(), Some("mixed"));
+        assert_eq!(msg.parts.len(), 3, "the wrapper and its two parts");
+        let texts = footer_texts(&msg);
+        assert_eq!(
+            texts,
+            [
+                "Chào các thầy cô,\r\nXin hỏi về lịch kiểm tra học kỳ I.\r\n",
+                "Diễn đàn giáo viên — thaoluan@moet.edu.vn"
+            ]
+        );
+        // Part 1 is the original Content-* fields and body, byte for byte.
+        let original_part = "Content-Type: text/plain; charset=\"UTF-8\"\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n\
+Chào các thầy cô,\r\nXin hỏi về lịch kiểm tra học kỳ I.\r\n";
+        assert!(find(&out, original_part.as_bytes()).is_some());
+        assert_eq!(count_fields(&out, "Content-Type"), 1);
+        assert_eq!(count_fields(&out, "MIME-Version"), 1);
+        assert_eq!(
+            msg.header_raw("Content-Transfer-Encoding").map(str::trim),
+            Some("8bit")
+        );
+    }
+
+    #[test]
+    fn alternative_posts_keep_both_versions() {
+        let out = run(&outlook_alternative(), "thpt");
+        let msg = parse(&out);
+        assert_eq!(msg.content_type().unwrap().subtype(), Some("mixed"));
+        assert_eq!(
+            crate::text::nfc(&msg.body_text(0).unwrap()).trim(),
+            "Kính gửi các trường"
+        );
+        assert!(msg.body_html(0).unwrap().contains("Kính gửi các trường"));
+        assert!(
+            msg.parts
+                .iter()
+                .any(|p| p.content_type().and_then(|t| t.subtype()) == Some("alternative"))
+        );
+        assert!(
+            footer_texts(&msg)
+                .iter()
+                .any(|t| t.starts_with(FOOTER_START))
+        );
+        assert_eq!(count_fields(&out, "MIME-Version"), 1, "not added twice");
+    }
+
+    #[test]
+    fn a_pdf_alone_is_wrapped_and_intact() {
+        let pdf = pdf_bytes(20_000);
+        let raw = format!(
+            "From: vanthu@moet.edu.vn\r\nSubject: cv\r\nMIME-Version: 1.0\r\n\
+Content-Type: application/pdf; name=\"cv.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"cv.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}",
+            base64_lines(&pdf)
+        );
+        let out = run(raw.as_bytes(), "thpt");
+        let msg = parse(&out);
+        let attachment = msg
+            .attachments()
+            .find(|a| a.attachment_name() == Some("cv.pdf"));
+        assert_eq!(attachment.map(|a| a.contents()), Some(pdf.as_slice()));
+        assert!(
+            footer_texts(&msg)
+                .iter()
+                .any(|t| t.starts_with(FOOTER_START))
+        );
+        assert_eq!(
+            count_fields(&out, "Content-Disposition"),
+            0,
+            "moved into part 1"
+        );
+    }
+
+    #[test]
+    fn a_mixed_post_without_its_closing_boundary_is_wrapped() {
+        let raw = "From: a@b.vn\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
+        let out = run(raw.as_bytes(), "thpt");
+        let msg = parse(&out);
+        let texts = footer_texts(&msg);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].starts_with("hello"));
+        assert!(texts[1].starts_with(FOOTER_START));
+    }
+
+    #[test]
+    fn no_footer_no_change() {
+        let raw = plain_post();
+        assert_eq!(run(&raw, "sogd"), raw);
+    }
+}

@@ -1,0 +1,646 @@
+//! The post pipeline's message transformation, GNU Mailman 3 style: an accepted post (its
+//! raw bytes as received) becomes the message members receive through small handlers, one
+//! per file, each working on the raw header block and the raw body:
+//!
+//! - [`headers`]: drops the fields that must not leak or would be wrong, adds the list's
+//!   own (`List-Id`, `List-Post`, …, `Precedence`, the loop header);
+//! - [`subject`]: the list's subject prefix, once;
+//! - [`dmarc`]: `From` rewritten for authors whose domain forbids others to send in its
+//!   name, and the list's `Reply-To` policy;
+//! - [`footer`]: the list's footer as its own MIME part;
+//! - [`dkim`]: the site's signature, per message.
+//!
+//! The body and the attachments are never decoded and re-encoded: the footer is inserted
+//! before the closing boundary of a multipart/mixed or the message is wrapped in a new
+//! multipart/mixed whose first part is the original, byte for byte. The only change made to
+//! the received bytes is that bare LF line ends become CRLF (a Maildir file written with LF
+//! ends; SMTP needs CRLF anyway), which changes no decoded content of a base64,
+//! quoted-printable or text part.
+//!
+//! Every header field added is produced by lettre's header machinery (its `Header` types,
+//! `HeaderValue`, and the `email-encoding` encoders it uses), which RFC 2047-encodes
+//! non-ASCII text and anything containing CR or LF, so configuration or author text cannot
+//! inject a header line.
+//!
+//! [`prepare`] does the per-list work once; [`ListCopy::personal`] and
+//! [`ListCopy::shared`] then only add the unsubscribe fields and sign. `ListCopy` is `Sync`:
+//! one copy can be signed for many recipients from several threads.
+
+mod dkim;
+mod dmarc;
+mod footer;
+mod headers;
+mod subject;
+#[cfg(test)]
+mod testing;
+
+use crate::config::{Config, List};
+use lettre::message::header::{Header, HeaderName, HeaderValue, Headers};
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+/// Why a post could not be turned into the list's message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Nothing resembling a message: no header field at all.
+    #[error("the message cannot be parsed: {0}")]
+    Unparseable(&'static str),
+    /// The `[dkim]` private key file cannot be read or is not a usable key.
+    #[error("DKIM key {}: {reason}", path.display())]
+    DkimKey {
+        /// The key file, resolved.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The signature could not be computed.
+    #[error("DKIM signing failed: {0}")]
+    DkimSign(String),
+    /// An address from the configuration or the caller is not valid.
+    #[error("{what} is not a valid address: {value:?}")]
+    Address {
+        /// Which address.
+        what: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A one-click unsubscribe URL must be `https://` and plain printable ASCII.
+    #[error("unsubscribe URL must be https:// with no spaces, controls or angle brackets: {0:?}")]
+    UnsubscribeUrl(String),
+}
+
+/// The post prepared once for a list: the rewritten header block and the body (footer
+/// included), plus the key that signs each copy.
+pub struct ListCopy {
+    /// The header fields, each ending in CRLF, without the blank line.
+    head: Vec<u8>,
+    /// The blank line that ends the header block, then the body.
+    body: Vec<u8>,
+    /// `List-Unsubscribe` for batch mode, when the list has a registration address.
+    shared_unsubscribe: Option<Field>,
+    /// The site's signer, when `[dkim]` is configured; it hashes the body once.
+    signer: Option<dkim::Signer>,
+}
+
+/// What differs from one recipient to the next in personalised mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Personal<'a> {
+    /// Per-recipient one-click unsubscribe URL (https://…), if the site has a base_url.
+    pub unsubscribe_url: Option<&'a str>,
+    /// Per-recipient unsubscribe mailto address (e.g. norply+u-…@domain).
+    pub unsubscribe_mailto: &'a str,
+}
+
+/// The subject of the unsubscribe mailto links: the phrase the classifier reads as "leave".
+const LEAVE_SUBJECT: &str = "hủy đăng ký";
+
+/// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
+/// once here. The result is signed per copy by [`ListCopy::personal`] or
+/// [`ListCopy::shared`].
+pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, HandlerError> {
+    let raw = crlf(raw);
+    let mut draft = Draft::parse(&raw)?;
+    let original = Original::read(&draft);
+    headers::apply(&mut draft, list, config)?;
+    subject::apply(&mut draft, &original, list);
+    dmarc::apply(&mut draft, &original, list, config)?;
+    footer::apply(&mut draft, &original, list);
+
+    let signer = config
+        .dkim
+        .as_ref()
+        .map(|d| dkim::Signer::load(d, config))
+        .transpose()?;
+    let shared_unsubscribe = match list.registration.first() {
+        Some(r) => Some(list_unsubscribe(None, r.get_ref())?),
+        None => None,
+    };
+    let mut body = Vec::with_capacity(draft.body.len() + 2);
+    body.extend_from_slice(b"\r\n");
+    body.extend_from_slice(&draft.body);
+    Ok(ListCopy {
+        head: draft.head(),
+        body,
+        shared_unsubscribe,
+        signer,
+    })
+}
+
+impl ListCopy {
+    /// The message for one recipient (personalised mode): the list copy plus
+    /// List-Unsubscribe (the https URL when given, then the mailto) and, with an https URL,
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), DKIM-signed when
+    /// [dkim] is configured.
+    pub fn personal(&self, p: &Personal) -> Result<Vec<u8>, HandlerError> {
+        let mut extra = list_unsubscribe(p.unsubscribe_url, p.unsubscribe_mailto)?.raw;
+        if p.unsubscribe_url.is_some() {
+            extra.extend_from_slice(
+                &Field::text("List-Unsubscribe-Post", "List-Unsubscribe=One-Click").raw,
+            );
+        }
+        self.assemble(&extra)
+    }
+
+    /// The message for many recipients at once (batch mode): List-Unsubscribe is the list's
+    /// plain mailto (its first registration address with subject "hủy đăng ký"; none when
+    /// the list has no registration address), no List-Unsubscribe-Post, DKIM-signed.
+    pub fn shared(&self) -> Result<Vec<u8>, HandlerError> {
+        let extra = self
+            .shared_unsubscribe
+            .as_ref()
+            .map(|f| f.raw.as_slice())
+            .unwrap_or_default();
+        self.assemble(extra)
+    }
+
+    /// Signature, header block, `extra` fields, blank line, body.
+    fn assemble(&self, extra: &[u8]) -> Result<Vec<u8>, HandlerError> {
+        let signature = match &self.signer {
+            Some(signer) => signer.sign(&[&self.head, extra, &self.body])?,
+            None => Vec::new(),
+        };
+        let mut out =
+            Vec::with_capacity(signature.len() + self.head.len() + extra.len() + self.body.len());
+        out.extend_from_slice(&signature);
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(extra);
+        out.extend_from_slice(&self.body);
+        Ok(out)
+    }
+}
+
+/// `List-Unsubscribe: <url>, <mailto:…?subject=hủy đăng ký>`.
+fn list_unsubscribe(url: Option<&str>, mailto_address: &str) -> Result<Field, HandlerError> {
+    let mailto = mailto(mailto_address, Some(LEAVE_SUBJECT), "unsubscribe mailto")?;
+    let value = match url {
+        Some(url) => {
+            let ok = url.starts_with("https://")
+                && url.len() > "https://".len()
+                && url
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>' && b != b'"');
+            if !ok {
+                return Err(HandlerError::UnsubscribeUrl(url.to_string()));
+            }
+            format!("<{url}>, <{mailto}>")
+        }
+        None => format!("<{mailto}>"),
+    };
+    Ok(Field::text("List-Unsubscribe", &value))
+}
+
+/// A `mailto:` URI (RFC 6068) for `address`, with an optional subject, percent-encoded.
+/// The address is validated by lettre first.
+fn mailto(
+    address: &str,
+    subject: Option<&str>,
+    what: &'static str,
+) -> Result<String, HandlerError> {
+    let address: lettre::Address = address.trim().parse().map_err(|_| HandlerError::Address {
+        what,
+        value: address.to_string(),
+    })?;
+    let mut uri = String::from("mailto:");
+    percent_encode(address.as_ref(), |b| b"-._~!$'*+@".contains(&b), &mut uri);
+    if let Some(subject) = subject {
+        uri.push_str("?subject=");
+        percent_encode(subject, |b| b"-._~".contains(&b), &mut uri);
+    }
+    Ok(uri)
+}
+
+/// Percent-encode every byte but ASCII letters, digits and those `keep` accepts.
+fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, out: &mut String) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+/// Turn bare LF line ends into CRLF; a message already in CRLF is borrowed unchanged.
+fn crlf(raw: &[u8]) -> Cow<'_, [u8]> {
+    let bare_lf = |i: usize| raw[i] == b'\n' && (i == 0 || raw[i - 1] != b'\r');
+    if !(0..raw.len()).any(bare_lf) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for (i, &b) in raw.iter().enumerate() {
+        if bare_lf(i) {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    Cow::Owned(out)
+}
+
+/// One header field: its name and its raw bytes (name, colon, value, folded lines, CRLF).
+#[derive(Debug, Clone)]
+pub(crate) struct Field {
+    name: String,
+    raw: Vec<u8>,
+}
+
+impl Field {
+    /// A field rendered by lettre from one of its typed headers.
+    pub(crate) fn from_header<H: Header>(header: &H) -> Field {
+        Field::from_value(header.display())
+    }
+
+    /// An unstructured field: lettre RFC 2047-encodes what is not plain ASCII (CR and LF
+    /// included) and folds long lines.
+    pub(crate) fn text(name: &'static str, value: &str) -> Field {
+        Field::from_value(HeaderValue::new(
+            HeaderName::new_from_ascii_str(name),
+            value.to_string(),
+        ))
+    }
+
+    /// Render a lettre header value as a field.
+    pub(crate) fn from_value(value: HeaderValue) -> Field {
+        let mut headers = Headers::new();
+        headers.insert_raw(value);
+        let rendered = headers.to_string();
+        let name = rendered.split(':').next().unwrap_or_default().to_string();
+        Field {
+            name,
+            raw: rendered.into_bytes(),
+        }
+    }
+
+    /// Whether the field is named `name` (case-insensitive).
+    pub(crate) fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+
+    /// The field's value as received (unfolded, trimmed; not decoded).
+    pub(crate) fn value(&self) -> String {
+        let raw = &self.raw[self.name.len()..];
+        let raw = raw.strip_prefix(b":").unwrap_or(raw);
+        let text = String::from_utf8_lossy(raw);
+        text.replace("\r\n", "").trim().to_string()
+    }
+
+    /// The same value under another name (the value's bytes unchanged).
+    pub(crate) fn renamed(&self, name: &'static str) -> Field {
+        let mut raw = name.as_bytes().to_vec();
+        raw.extend_from_slice(&self.raw[self.name.len()..]);
+        Field {
+            name: name.to_string(),
+            raw,
+        }
+    }
+}
+
+/// The message being transformed: its header fields in order and its body.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) fields: Vec<Field>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Draft {
+    /// Split CRLF text into header fields and body. Lines that are not fields (an mbox
+    /// `From ` line, a name with spaces, no colon) are dropped with their continuation
+    /// lines; a message with no field at all is an error.
+    pub(crate) fn parse(raw: &[u8]) -> Result<Draft, HandlerError> {
+        if raw.starts_with(b"\r\n") || raw.is_empty() {
+            return Err(HandlerError::Unparseable("no header fields"));
+        }
+        let (head, body) = match find(raw, b"\r\n\r\n") {
+            Some(i) => (&raw[..i + 2], &raw[i + 4..]),
+            None => (raw, &[][..]),
+        };
+        let mut fields: Vec<Field> = Vec::new();
+        let mut dropping = false;
+        for line in head.split_inclusive(|&b| b == b'\n') {
+            let mut line = line.to_vec();
+            if !line.ends_with(b"\r\n") {
+                line.extend_from_slice(b"\r\n");
+            }
+            if line.starts_with(b" ") || line.starts_with(b"\t") {
+                match fields.last_mut() {
+                    Some(field) if !dropping => field.raw.extend_from_slice(&line),
+                    _ => {}
+                }
+                continue;
+            }
+            let name = line
+                .iter()
+                .position(|&b| b == b':')
+                .map(|colon| &line[..colon])
+                .filter(|name| !name.is_empty())
+                .filter(|name| name.iter().all(|&b| b.is_ascii_graphic() && b != b':'));
+            match name {
+                Some(name) => {
+                    dropping = false;
+                    fields.push(Field {
+                        name: String::from_utf8_lossy(name).into_owned(),
+                        raw: line,
+                    });
+                }
+                None => dropping = true,
+            }
+        }
+        if fields.is_empty() {
+            return Err(HandlerError::Unparseable("no header fields"));
+        }
+        Ok(Draft {
+            fields,
+            body: body.to_vec(),
+        })
+    }
+
+    /// The header block: every field, without the blank line.
+    pub(crate) fn head(&self) -> Vec<u8> {
+        self.fields
+            .iter()
+            .flat_map(|f| f.raw.iter().copied())
+            .collect()
+    }
+
+    /// The first field named `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.is(name))
+    }
+
+    /// Whether a field named `name` is present.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Drop every field whose (lowercased) name `drop` selects.
+    pub(crate) fn remove(&mut self, drop: impl Fn(&str) -> bool) {
+        self.fields.retain(|f| !drop(&f.name.to_ascii_lowercase()));
+    }
+
+    /// Put `field` in place of the first field of its name (dropping any others of that
+    /// name), or at the end.
+    pub(crate) fn set(&mut self, field: Field) {
+        match self.fields.iter().position(|f| f.is(&field.name)) {
+            Some(i) => {
+                let name = field.name.clone();
+                self.fields[i] = field;
+                let mut index = 0;
+                self.fields.retain(|f| {
+                    index += 1;
+                    index - 1 == i || !f.is(&name)
+                });
+            }
+            None => self.fields.push(field),
+        }
+    }
+
+    /// Add `field` at the end of the header block.
+    pub(crate) fn push(&mut self, field: Field) {
+        self.fields.push(field);
+    }
+}
+
+/// What the handlers read of the post as received, decoded once by mail-parser.
+#[derive(Debug, Default)]
+pub(crate) struct Original {
+    /// The subject, decoded (RFC 2047, any charset), NFC, control characters as spaces.
+    pub(crate) subject: Option<String>,
+    /// The first author of `From`.
+    pub(crate) from: Option<Author>,
+    /// The top-level content type.
+    pub(crate) content_type: Option<MimeType>,
+    /// The top-level Content-Transfer-Encoding, lowercased.
+    pub(crate) transfer_encoding: Option<String>,
+}
+
+/// An author: the decoded display name (NFC) and the address.
+#[derive(Debug, Clone)]
+pub(crate) struct Author {
+    pub(crate) name: Option<String>,
+    pub(crate) address: String,
+}
+
+/// A content type: lowercased type and subtype, and the boundary of a multipart.
+#[derive(Debug, Clone)]
+pub(crate) struct MimeType {
+    pub(crate) ctype: String,
+    pub(crate) subtype: String,
+    pub(crate) boundary: Option<String>,
+}
+
+impl Original {
+    /// Decode what the handlers need from the header block.
+    pub(crate) fn read(draft: &Draft) -> Original {
+        use mail_parser::MimeHeaders;
+        let mut head = draft.head();
+        head.extend_from_slice(b"\r\n");
+        let Some(msg) = mail_parser::MessageParser::default().parse_headers(&head) else {
+            return Original::default();
+        };
+        if msg.parts.is_empty() {
+            return Original::default();
+        }
+        let clean = |s: &str| -> String {
+            crate::text::nfc(s)
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        };
+        let from = msg.from().and_then(|a| a.first()).and_then(|a| {
+            let address = a.address.as_deref()?.trim();
+            address.contains('@').then(|| Author {
+                name: a
+                    .name
+                    .as_deref()
+                    .map(|n| clean(n).trim().to_string())
+                    .filter(|n| !n.is_empty()),
+                address: address.to_string(),
+            })
+        });
+        let content_type = msg.content_type().map(|ct| MimeType {
+            ctype: ct.ctype().to_ascii_lowercase(),
+            subtype: ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+            boundary: ct.attribute("boundary").map(str::to_string),
+        });
+        Original {
+            subject: msg.subject().map(clean),
+            from,
+            content_type,
+            transfer_encoding: msg
+                .content_transfer_encoding()
+                .map(|e| e.trim().to_ascii_lowercase()),
+        }
+    }
+}
+
+/// The first position of `needle` in `haystack`.
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn a_circular_goes_out_whole() {
+        let config = config("");
+        let list = config.list("thpt").unwrap();
+        let pdf = pdf_bytes(60 * 1024);
+        let raw = circular(&pdf);
+        let copy = prepare(&raw, list, &config).unwrap();
+        let out = copy.personal(&personal()).unwrap();
+        let msg = parse(&out);
+
+        assert_eq!(
+            msg.subject(),
+            Some("[THPT] Công văn số 123/BGDĐT-GDTrH về việc hướng dẫn thực hiện nhiệm vụ năm học")
+        );
+        assert_eq!(count_fields(&out, "List-Id"), 1);
+        assert_eq!(count_fields(&out, "Delivered-To"), 0);
+        assert_eq!(count_fields(&out, "Bcc"), 0);
+        assert_eq!(count_fields(&out, "X-Original-To"), 0);
+        assert_eq!(count_fields(&out, "Return-Path"), 0);
+        assert_eq!(
+            count_fields(&out, "DKIM-Signature"),
+            0,
+            "no [dkim]: unsigned"
+        );
+        let attachment = msg
+            .attachments()
+            .find(|a| a.attachment_name() == Some("cv123.pdf"));
+        assert_eq!(attachment.map(|a| a.contents()), Some(pdf.as_slice()));
+        assert!(footer_texts(&msg).iter().any(|t| t.contains("Để rời nhóm")));
+        assert_eq!(
+            msg.header_raw("List-Unsubscribe-Post").map(str::trim),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let unsubscribe = msg.header_raw("List-Unsubscribe").unwrap();
+        assert!(
+            unsubscribe.contains("<https://moet.example/u/abc>"),
+            "{unsubscribe}"
+        );
+        assert!(unsubscribe.contains("<mailto:norply+u-abc@moet.edu.vn?subject="));
+    }
+
+    #[test]
+    fn shared_copies_carry_the_plain_mailto() {
+        let config = config("");
+        let list = config.list("thpt").unwrap();
+        let copy = prepare(&plain_post(), list, &config).unwrap();
+        let out = copy.shared().unwrap();
+        let msg = parse(&out);
+        assert_eq!(
+            msg.header_raw("List-Unsubscribe").map(str::trim),
+            Some("<mailto:dangky@moet.edu.vn?subject=h%E1%BB%A7y%20%C4%91%C4%83ng%20k%C3%BD>")
+        );
+        assert_eq!(count_fields(&out, "List-Unsubscribe-Post"), 0);
+        assert_eq!(count_fields(&out, "List-Id"), 1);
+    }
+
+    #[test]
+    fn personal_without_url_has_no_one_click() {
+        let config = config("");
+        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let out = copy
+            .personal(&Personal {
+                unsubscribe_url: None,
+                unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+            })
+            .unwrap();
+        assert_eq!(count_fields(&out, "List-Unsubscribe"), 1);
+        assert_eq!(count_fields(&out, "List-Unsubscribe-Post"), 0);
+    }
+
+    #[test]
+    fn bad_unsubscribe_inputs_are_refused() {
+        let config = config("");
+        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        for url in [
+            "http://moet.example/u/abc",
+            "https://moet.example/u/abc>\r\nBcc: x@y.z",
+            "https://moet.example/u/a b",
+            "https://",
+        ] {
+            let p = Personal {
+                unsubscribe_url: Some(url),
+                unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+            };
+            assert!(
+                matches!(copy.personal(&p), Err(HandlerError::UnsubscribeUrl(_))),
+                "{url:?}"
+            );
+        }
+        let p = Personal {
+            unsubscribe_url: None,
+            unsubscribe_mailto: "norply@moet.edu.vn>\r\nBcc: x@y.z",
+        };
+        assert!(matches!(
+            copy.personal(&p),
+            Err(HandlerError::Address { .. })
+        ));
+    }
+
+    #[test]
+    fn lf_only_posts_come_out_in_crlf() {
+        let config = config("");
+        let raw = String::from_utf8(plain_post())
+            .unwrap()
+            .replace("\r\n", "\n");
+        let copy = prepare(raw.as_bytes(), config.list("thpt").unwrap(), &config).unwrap();
+        let out = copy.shared().unwrap();
+        assert!(
+            !(0..out.len()).any(|i| out[i] == b'\n' && (i == 0 || out[i - 1] != b'\r')),
+            "bare LF left"
+        );
+        assert!(parse(&out).body_text(0).is_some());
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let config = config("");
+        let list = config.list("thpt").unwrap();
+        for raw in [
+            &b""[..],
+            b"\r\n\r\nbody",
+            b"just some words\r\nand more\r\n",
+        ] {
+            assert!(
+                matches!(
+                    prepare(raw, list, &config),
+                    Err(HandlerError::Unparseable(_))
+                ),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_fields_are_dropped_with_their_continuations() {
+        let draft = Draft::parse(
+            b"From sender@example.com Mon Jan  1 00:00:00 2026\r\n\
+              Subject: x\r\n\
+              bad line\r\n \tcontinued\r\n\
+              To: a@b.c\r\n\r\nbody",
+        )
+        .unwrap();
+        let names: Vec<&str> = draft.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Subject", "To"]);
+        assert_eq!(draft.body, b"body");
+    }
+
+    #[test]
+    fn mailto_is_percent_encoded() {
+        assert_eq!(
+            mailto("a.b+c@d.vn", Some("hủy đăng ký"), "x").unwrap(),
+            "mailto:a.b+c@d.vn?subject=h%E1%BB%A7y%20%C4%91%C4%83ng%20k%C3%BD"
+        );
+        assert!(mailto("not an address", None, "x").is_err());
+    }
+
+    #[test]
+    fn copies_can_be_shared_between_threads() {
+        fn sync<T: Send + Sync>() {}
+        sync::<ListCopy>();
+    }
+}
