@@ -2,14 +2,14 @@
 //! database, on both backends: SQLite (a file) and PostgreSQL (a fresh database on
 //! 127.0.0.1:5432). Answers are read back from the outbound queue.
 
-use nhomthu::config;
-use nhomthu::pipeline::{Runtime, process};
+#[path = "common/pipeline.rs"]
+mod pipeline;
+
+use nhomthu::pipeline::process;
 use nhomthu::source::{Ack, Fetched};
 use nhomthu::store::members::Status;
-use nhomthu::store::{Store, members, outbound};
 use nhomthu::templates::Templates;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use pipeline::Site;
 
 const CONFIG: &str = r#"
 [site]
@@ -46,97 +46,6 @@ registration = ["dangky-thcs@moet.test"]
 language = "en"
 "#;
 
-/// One site on one backend, with a counter for message keys.
-struct Site {
-    rt: Runtime,
-    _dir: tempfile::TempDir,
-    next: AtomicUsize,
-}
-
-/// A fresh PostgreSQL database for one test.
-async fn postgres_url(name: &str) -> String {
-    use sqlx::Connection;
-    let db = format!("nhomthu_t_{name}_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432 (.ci/run starts it)");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("postgres://postgres@127.0.0.1:5432/{db}")
-}
-
-impl Site {
-    async fn new(database: String, extra: &str) -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
-        let text = CONFIG
-            .replace(
-                "DATABASE",
-                &database.replace("DIR", &dir.path().display().to_string()),
-            )
-            .replace("TEMPLATES", templates)
-            + extra;
-        let path = dir.path().join("lists.toml");
-        std::fs::write(&path, &text).unwrap();
-        let config = config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
-        let store = Store::open(&config.database_url()).await.unwrap();
-        let templates = Templates::new(Path::new(templates));
-        Site {
-            rt: Runtime {
-                config,
-                store,
-                templates,
-            },
-            _dir: dir,
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    /// Both backends.
-    async fn both(name: &str, extra: &str) -> [Site; 2] {
-        [
-            Site::new("sqlite://DIR/nhomthu.db".into(), extra).await,
-            Site::new(postgres_url(name).await, extra).await,
-        ]
-    }
-
-    async fn receive(&self, raw: &str) -> Ack {
-        let n = self.next.fetch_add(1, Ordering::SeqCst);
-        let msg = Fetched {
-            key: format!("test:{n}"),
-            locator: n.to_string(),
-            raw: raw.replace('\n', "\r\n").into_bytes(),
-        };
-        process(&self.rt, &self.rt.config.mailboxes[0], &msg)
-            .await
-            .unwrap()
-    }
-
-    /// Queued answers as (recipient, raw text).
-    async fn answers(&self) -> Vec<(String, String)> {
-        outbound::due(self.rt.store.pool(), 10_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.rcpt, String::from_utf8(d.raw).unwrap()))
-            .collect()
-    }
-
-    async fn status(&self, list: &str, address: &str) -> Option<Status> {
-        let mut conn = self.rt.store.pool().acquire().await.unwrap();
-        members::get(&mut conn, list, address)
-            .await
-            .unwrap()
-            .map(|m| m.status)
-    }
-}
-
 fn register(from: &str, to: &str) -> String {
     format!("From: {from}\nTo: {to}\nSubject: xin chào\nMessage-ID: <{from}.{to}>\n\nđăng ký\n")
 }
@@ -165,7 +74,7 @@ fn subject_of(raw: &str) -> String {
 
 #[tokio::test]
 async fn registering_while_pending_resends_and_while_confirmed_says_already_member() {
-    for site in Site::both("resend", "").await {
+    for site in Site::both("resend", CONFIG).await {
         let t = "gv@school.test";
         site.receive(&register(t, "dangky-thpt@moet.test")).await;
         site.receive(&register(t, "dangky-thpt@moet.test")).await;
@@ -188,7 +97,7 @@ async fn registering_while_pending_resends_and_while_confirmed_says_already_memb
 
 #[tokio::test]
 async fn answers_to_one_address_are_capped_per_day() {
-    for site in Site::both("cap", "").await {
+    for site in Site::both("cap", CONFIG).await {
         let t = "victim@school.test";
         for _ in 0..10 {
             assert_eq!(
@@ -207,7 +116,7 @@ async fn answers_to_one_address_are_capped_per_day() {
 
 #[tokio::test]
 async fn the_site_wide_hourly_cap_holds() {
-    for site in Site::both("sitecap", "").await {
+    for site in Site::both("sitecap", CONFIG).await {
         let mut site = site;
         site.rt.config.limits.answers_per_hour = 3;
         for i in 0..6 {
@@ -223,7 +132,7 @@ async fn the_site_wide_hourly_cap_holds() {
 
 #[tokio::test]
 async fn wrong_used_and_foreign_tokens_do_nothing_and_answer_nothing() {
-    for site in Site::both("tokens", "").await {
+    for site in Site::both("tokens", CONFIG).await {
         let t = "gv@school.test";
         site.receive(&register(t, "dangky-thpt@moet.test")).await;
         let token = token_of(&site.answers().await[0].1);
@@ -258,7 +167,7 @@ async fn wrong_used_and_foreign_tokens_do_nothing_and_answer_nothing() {
 
 #[tokio::test]
 async fn an_expired_token_brings_a_fresh_confirmation() {
-    for site in Site::both("expired", "").await {
+    for site in Site::both("expired", CONFIG).await {
         let t = "late@school.test";
         site.receive(&register(t, "dangky-thpt@moet.test")).await;
         let token = token_of(&site.answers().await[0].1);
@@ -278,7 +187,7 @@ async fn an_expired_token_brings_a_fresh_confirmation() {
 
 #[tokio::test]
 async fn leaving_needs_a_reply_and_non_members_are_told() {
-    for site in Site::both("leave", "").await {
+    for site in Site::both("leave", CONFIG).await {
         let t = "gv@school.test";
         site.receive(&format!(
             "From: {t}\nTo: dangky-thcs@moet.test\nSubject: unsubscribe\n\n\n"
@@ -309,7 +218,7 @@ async fn leaving_needs_a_reply_and_non_members_are_told() {
 
 #[tokio::test]
 async fn machine_mail_is_never_answered() {
-    for site in Site::both("machines", "").await {
+    for site in Site::both("machines", CONFIG).await {
         for raw in [
             "From: MAILER-DAEMON@mx.school.test\nTo: dangky-thpt@moet.test\nSubject: Undelivered\n\nx\n",
             "From: gv@school.test\nTo: dangky-thpt@moet.test\nSubject: Trả lời tự động: đăng ký\n\nTôi đang nghỉ phép\n",
@@ -326,7 +235,7 @@ async fn machine_mail_is_never_answered() {
 
 #[tokio::test]
 async fn reprocessing_the_same_message_has_no_second_effect() {
-    for site in Site::both("again", "").await {
+    for site in Site::both("again", CONFIG).await {
         let raw = register("gv@school.test", "dangky-thpt@moet.test");
         let msg = Fetched {
             key: "imap:7:42".into(),
@@ -346,7 +255,7 @@ async fn reprocessing_the_same_message_has_no_second_effect() {
 
 #[tokio::test]
 async fn a_failing_template_quarantines_the_message_and_changes_nothing() {
-    for site in Site::both("template", "").await {
+    for site in Site::both("template", CONFIG).await {
         let mut site = site;
         let dir = tempfile::tempdir().unwrap();
         let broken = dir.path().join("lists/thpt/vi");
