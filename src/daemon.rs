@@ -219,6 +219,7 @@ async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, que
 /// One delivery pass over both queues: the system's answers first (people wait for
 /// them), then posts.
 async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::store::StoreError> {
-    let pass = delivery::deliver_answers(&rt.config, &rt.store, sink).await?;
+    let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink).await?;
+    pass.add(delivery::deliver_posts(&rt.config, &rt.store, sink).await?);
     Ok(pass)
 }

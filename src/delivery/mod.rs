@@ -7,11 +7,13 @@
 mod answers;
 mod estimate;
 mod file;
+mod posts;
 mod relays;
 mod smtp;
 
 pub use answers::deliver_answers;
 pub use estimate::estimate_seconds;
+pub use posts::deliver_posts;
 
 use crate::config::{Config, TransportKind};
 

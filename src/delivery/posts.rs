@@ -1,0 +1,239 @@
+//! Accepted posts to their recipients. The queue is paged by row id (memory stays flat
+//! however many recipients wait); each post is prepared once per list (headers, prefix,
+//! footer), then either personalised (one message per recipient with its own
+//! unsubscribe address and a VERP return path `norply+b<delivery id>@`, so a bounce
+//! names its member) or batched (one copy for up to `max_recipients` recipients).
+
+use super::{Envelope, Pass, SendError, Sink, backoff};
+use crate::config::{Config, Mode};
+use crate::handlers::{self, ListCopy, Personal};
+use crate::store::deliveries::{self, Due, Outcome};
+use crate::store::{self, Store, StoreError, posts, settings};
+use crate::{address, unsubscribe};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Recipients read from the queue per round.
+const PAGE: i64 = 1000;
+/// Prepared copies kept at once (posts × lists): a few, since the queue is ordered by post.
+const COPIES: usize = 64;
+/// Recipients per transaction in batch mode through the file outbox.
+const FILE_BATCH: usize = 100;
+
+type Copies = HashMap<(i64, String), Result<Arc<ListCopy>, String>>;
+
+/// Attempt every post recipient due now.
+pub async fn deliver_posts(
+    config: &Config,
+    store: &Store,
+    sink: &Sink,
+) -> Result<Pass, StoreError> {
+    if let Sink::Relays(relays) = sink {
+        relays.refresh(store).await?;
+    }
+    let secret = settings::secret(&mut *store.pool().acquire().await?).await?;
+    let mut copies: Copies = HashMap::new();
+    let mut pass = Pass::default();
+    let mut after = 0;
+    loop {
+        let due = deliveries::due(store.pool(), after, PAGE).await?;
+        let Some(last) = due.last() else {
+            return Ok(pass);
+        };
+        after = last.id;
+        if copies.len() > COPIES {
+            copies.clear();
+        }
+        for d in &due {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                copies.entry((d.post_id, d.list_id.clone()))
+            {
+                slot.insert(prepare(config, store, d.post_id, &d.list_id).await?);
+            }
+        }
+        let outcomes = match config.delivery.mode {
+            Mode::Personalised => personalised(config, sink, &secret, &copies, due).await,
+            Mode::Batch => batched(config, sink, &copies, due).await,
+        };
+        for (_, o) in &outcomes {
+            match o {
+                Outcome::Sent { .. } => pass.sent += 1,
+                Outcome::Deferred { .. } | Outcome::Postponed { .. } => pass.deferred += 1,
+                Outcome::Failed { .. } => pass.failed += 1,
+            }
+        }
+        deliveries::record(store.pool(), &outcomes).await?;
+        if outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::Postponed { .. }))
+        {
+            // Every relay's quota is spent: the rest of the queue waits too.
+            return Ok(pass);
+        }
+    }
+}
+
+/// The list copy of a post, or why it cannot be made (then its recipients fail).
+async fn prepare(
+    config: &Config,
+    store: &Store,
+    post_id: i64,
+    list_id: &str,
+) -> Result<Result<Arc<ListCopy>, String>, StoreError> {
+    let Some(raw) = posts::raw(store.pool(), post_id).await? else {
+        return Ok(Err(format!("post {post_id} is gone")));
+    };
+    let Some(list) = config.list(list_id) else {
+        return Ok(Err(format!("list {list_id} is no longer configured")));
+    };
+    Ok(handlers::prepare(&raw, list, config)
+        .map(Arc::new)
+        .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")))
+}
+
+/// What an attempt's result means for the row.
+fn outcome(config: &Config, attempts: i64, result: Result<String, SendError>) -> Outcome {
+    match result {
+        Ok(relay) => Outcome::Sent { relay },
+        Err(e) if e.retry_at.is_some() => Outcome::Postponed {
+            until: e.retry_at.unwrap_or_default(),
+            error: e.message,
+        },
+        Err(e) => {
+            let attempts = attempts + 1;
+            // Time spent retrying so far: retry_seconds × (2^attempts − 1).
+            let waited: i64 = (0..attempts).map(|k| backoff(config, k)).sum();
+            let lifetime = (config.delivery.lifetime_hours * 3600) as i64;
+            if e.permanent || waited >= lifetime {
+                Outcome::Failed { error: e.message }
+            } else {
+                Outcome::Deferred {
+                    next_attempt_at: store::now() + backoff(config, attempts),
+                    error: e.message,
+                }
+            }
+        }
+    }
+}
+
+async fn personalised(
+    config: &Config,
+    sink: &Sink,
+    secret: &str,
+    copies: &Copies,
+    due: Vec<Due>,
+) -> Vec<(i64, Outcome)> {
+    let noreply = config.site.noreply.get_ref();
+    futures::stream::iter(due)
+        .map(|d| async move {
+            let copy = match &copies[&(d.post_id, d.list_id.clone())] {
+                Ok(copy) => copy,
+                Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
+            };
+            let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
+            let raw = match copy.personal(&Personal {
+                unsubscribe_url: None,
+                unsubscribe_mailto: &mailto,
+            }) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    return (
+                        d.id,
+                        Outcome::Failed {
+                            error: e.to_string(),
+                        },
+                    );
+                }
+            };
+            let from = address::with_tag(noreply, &format!("b{}", d.id));
+            let to = [d.rcpt.as_str()];
+            let envelope = Envelope {
+                from: &from,
+                to: &to,
+                raw: &raw,
+                name: format!("p{}-{:010}", d.post_id, d.id),
+            };
+            let result = sink.send(&envelope).await;
+            (d.id, outcome(config, d.attempts, result))
+        })
+        .buffer_unordered(sink.concurrency())
+        .collect()
+        .await
+}
+
+async fn batched(
+    config: &Config,
+    sink: &Sink,
+    copies: &Copies,
+    due: Vec<Due>,
+) -> Vec<(i64, Outcome)> {
+    let per_message = match sink {
+        Sink::File(_) => FILE_BATCH,
+        Sink::Relays(_) => config
+            .delivery
+            .relays
+            .iter()
+            .map(|r| r.max_recipients.max(1) as usize)
+            .min()
+            .unwrap_or(FILE_BATCH),
+    };
+    // Consecutive rows of the same post and list share one message.
+    let mut groups: Vec<Vec<Due>> = Vec::new();
+    for d in due {
+        match groups.last_mut() {
+            Some(g)
+                if g.len() < per_message
+                    && g[0].post_id == d.post_id
+                    && g[0].list_id == d.list_id =>
+            {
+                g.push(d)
+            }
+            _ => groups.push(vec![d]),
+        }
+    }
+    let noreply = config.site.noreply.get_ref();
+    let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
+        .map(|g| async move {
+            let first = &g[0];
+            let result = match &copies[&(first.post_id, first.list_id.clone())] {
+                Err(e) => Err(SendError::permanent(e.clone())),
+                Ok(copy) => match copy.shared() {
+                    Err(e) => Err(SendError::permanent(e.to_string())),
+                    Ok(raw) => {
+                        let from = address::with_tag(noreply, &format!("p{}", first.post_id));
+                        let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
+                        let envelope = Envelope {
+                            from: &from,
+                            to: &to,
+                            raw: &raw,
+                            name: format!("p{}-{:010}", first.post_id, first.id),
+                        };
+                        sink.send(&envelope).await
+                    }
+                },
+            };
+            let message = result
+                .as_ref()
+                .err()
+                .map(|e| (e.permanent, e.retry_at, e.message.clone()));
+            g.iter()
+                .map(|d| {
+                    let r = match (&result, &message) {
+                        (Ok(relay), _) => Ok(relay.clone()),
+                        (Err(_), Some((permanent, retry_at, message))) => Err(SendError {
+                            permanent: *permanent,
+                            retry_at: *retry_at,
+                            message: message.clone(),
+                        }),
+                        (Err(_), None) => unreachable!("an error has a message"),
+                    };
+                    (d.id, outcome(config, d.attempts, r))
+                })
+                .collect()
+        })
+        .buffer_unordered(sink.concurrency())
+        .collect()
+        .await;
+    results.into_iter().flatten().collect()
+}
