@@ -1,0 +1,259 @@
+//! Circulars on real servers: ministry staff send to the group aliases through Postfix,
+//! `nhomthu run --once` reads the aliases' Dovecot mailboxes over IMAP and sends every
+//! member's copy back through Postfix into their own Dovecot mailbox.
+
+#[path = "common/stack.rs"]
+mod stack;
+
+use mail_parser::MessageParser;
+use stack::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+struct Ministry {
+    p: People,
+}
+
+impl Ministry {
+    fn alias(&self, list: &str) -> String {
+        format!("{list}-{}@moet.test", self.p.run)
+    }
+    fn clerk(&self) -> String {
+        format!("vanthu-{}@moet.test", self.p.run)
+    }
+    fn moderator(&self) -> String {
+        format!("kiemduyet-{}@moet.test", self.p.run)
+    }
+    fn school(&self, name: &str) -> String {
+        format!("{name}-{}@school.test", self.p.run)
+    }
+}
+
+/// Two announce lists read over IMAP, answers and posts sent through Postfix at `smtp`.
+fn site(dir: &Path, m: &Ministry, smtp: u16) -> PathBuf {
+    let ca = stack_dir().join("tls/ca.pem");
+    let imap = port("MAILSTACK_IMAP_PORT", 1143);
+    let mailbox = |name: &str, address: &str| {
+        format!(
+            "[[mailbox]]\nname = \"{name}\"\naddresses = [\"{address}\"]\n[mailbox.imap]\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"starttls\"\nuser = \"{address}\"\npassword_env = \"{PASSWORD_ENV}\"\nca_file = \"{}\"\npoll_seconds = 600\n",
+            ca.display()
+        )
+    };
+    let list = |id: &str| {
+        format!(
+            "[[list]]\nid = \"{id}\"\naddress = \"{}\"\nname = \"Trường {id}\"\nposters = [\"{}\"]\nmoderators = [\"{}\"]\nfooter = \"Nhóm thư {id} của Bộ GD&ĐT.\"\n",
+            m.alias(id),
+            m.clerk(),
+            m.moderator()
+        )
+    };
+    let text = format!(
+        "[site]\ndomain = \"moet.test\"\nname = \"Bộ GD&ĐT\"\nnoreply = \"{noreply}\"\ndatabase = \"sqlite://{db}\"\ntemplates = \"{templates}\"\nauthserv_ids = [\"mx.moet.test\"]\n\n\
+         [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\n{}{}{}{}{}",
+        mailbox("thpt", &m.alias("thpt")),
+        mailbox("thcs", &m.alias("thcs")),
+        mailbox("norply", &m.p.noreply()),
+        list("thpt"),
+        list("thcs"),
+        noreply = m.p.noreply(),
+        db = dir.join("nhomthu.db").display(),
+        templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+    );
+    let path = dir.join("lists.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A ~45 KB "PDF" that must arrive byte for byte.
+fn pdf() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    let mut x: u32 = 7;
+    while bytes.len() < 45_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        bytes.push((x >> 16) as u8);
+    }
+    bytes
+}
+
+/// A circular from the clerk, with an attachment, as a receiving server that checked
+/// its DKIM signature would hand it over (`authenticated`), or without that verdict.
+fn circular(m: &Ministry, to: &[String], id: &str, authenticated: bool) -> String {
+    let b64 = data_encoding::BASE64.encode(&pdf());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let auth = if authenticated {
+        "Authentication-Results: mx.moet.test; dkim=pass header.d=moet.test; dmarc=pass header.from=moet.test\n"
+    } else {
+        ""
+    };
+    format!(
+        "{auth}From: =?utf-8?b?{name}?= <{clerk}>\nTo: {to}\nSubject: =?utf-8?b?{subject}?=\nMessage-ID: <{id}@moet.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\n\nKính gửi các trường.\n--b1\nContent-Type: application/pdf; name=\"cv123.pdf\"\nContent-Disposition: attachment; filename=\"cv123.pdf\"\nContent-Transfer-Encoding: base64\n\n{body}\n--b1--\n",
+        name = data_encoding::BASE64.encode("Văn thư Bộ".as_bytes()),
+        clerk = m.clerk(),
+        to = to.join(", "),
+        subject = data_encoding::BASE64.encode("Công văn số 123/BGDĐT-GDTrH".as_bytes()),
+        body = lines.join("\n"),
+    )
+}
+
+fn add(config: &Path, list: &str, address: &str) {
+    nhomthu(config, &["members", "add", list, address]);
+}
+
+fn show(config: &Path, post: &str) -> serde_json::Value {
+    serde_json::from_str(&nhomthu(config, &["posts", "show", post, "--json"])).unwrap()
+}
+
+/// The copies of the circular in a member's mailbox.
+fn copies(address: &str) -> Vec<Vec<u8>> {
+    mailbox(address)
+        .into_iter()
+        .filter(|raw| String::from_utf8_lossy(raw).contains("List-Id:"))
+        .collect()
+}
+
+#[test]
+fn an_authorised_circular_reaches_every_member_once_with_its_attachment() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("cv"),
+    };
+    let config = site(dir.path(), &m, smtp_port());
+    let (a, b, c) = (m.school("a"), m.school("b"), m.school("c"));
+    add(&config, "thpt", &a);
+    add(&config, "thcs", &b);
+    add(&config, "thpt", &c);
+    add(&config, "thcs", &c);
+    // Postfix refuses this domain with a 5xx: the failure is recorded for staff to see.
+    add(&config, "thpt", "unit@nowhere.invalid");
+
+    let to = [m.alias("thpt"), m.alias("thcs")];
+    let raw = circular(&m, &to, &format!("cv123-{}", m.p.run), true);
+    for alias in &to {
+        send(&m.clerk(), alias, &raw);
+    }
+    wait_delivered(&m.alias("thpt"), 1);
+    wait_delivered(&m.alias("thcs"), 1);
+    nhomthu(&config, &["run", "--once"]);
+
+    for member in [&a, &b, &c] {
+        wait_delivered(member, 1);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for member in [&a, &b, &c] {
+        let got = copies(member);
+        assert_eq!(got.len(), 1, "{member} gets exactly one copy");
+        let msg = MessageParser::default().parse(&got[0]).unwrap();
+        assert_eq!(msg.subject(), Some("Công văn số 123/BGDĐT-GDTrH"));
+        let list_id = msg.header_raw("List-Id").unwrap();
+        assert!(list_id.contains(".moet.test>"), "{list_id}");
+        assert!(
+            msg.header_raw("List-Unsubscribe")
+                .unwrap()
+                .contains("mailto:")
+        );
+        assert_eq!(msg.header_raw("Precedence").map(str::trim), Some("list"));
+        let attachment = msg.attachments().next().expect("the PDF");
+        assert_eq!(attachment.contents(), pdf().as_slice(), "byte-identical");
+        let footer = msg
+            .text_bodies()
+            .filter_map(|p| p.text_contents())
+            .any(|t| t.contains("của Bộ GD&ĐT"));
+        assert!(footer, "footer part present");
+    }
+    let post = show(&config, "1");
+    assert_eq!(post["sent"], 3, "{post}");
+    assert_eq!(post["failed"], 1, "{post}");
+    let problem = &post["problems"][0];
+    assert_eq!(problem["rcpt"], "unit@nowhere.invalid");
+    assert!(
+        problem["error"].as_str().unwrap().contains("5"),
+        "the server's 5xx answer is kept: {problem}"
+    );
+    // The second alias's copy was recognised as the same circular.
+    let posts = nhomthu(&config, &["posts", "list", "--json"]);
+    assert_eq!(posts.lines().count(), 1, "{posts}");
+}
+
+#[test]
+fn an_unauthenticated_circular_is_held_until_the_moderator_replies() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("held"),
+    };
+    let config = site(dir.path(), &m, smtp_port());
+    let a = m.school("a");
+    add(&config, "thpt", &a);
+
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("spoof-{}", m.p.run), false),
+    );
+    wait_delivered(&to[0], 1);
+    nhomthu(&config, &["run", "--once"]);
+    assert_eq!(show(&config, "1")["post"]["status"], "held");
+    let notice = wait_for(&m.moderator(), "moderation notice", |raw| {
+        raw.contains("nt-")
+    });
+    assert!(copies(&a).is_empty(), "nothing reaches members while held");
+
+    let reply_to = header(&notice, "Reply-To");
+    let reply_to = reply_to.trim_matches(|c| c == '<' || c == '>');
+    send(
+        &m.moderator(),
+        reply_to,
+        &format!(
+            "From: {}\nTo: {reply_to}\nSubject: Re: {}\nIn-Reply-To: {}\n\nĐồng ý.\n",
+            m.moderator(),
+            subject(&notice),
+            header(&notice, "Message-ID"),
+        ),
+    );
+    wait_delivered(&m.p.noreply(), 1);
+    nhomthu(&config, &["run", "--once"]);
+    assert_eq!(show(&config, "1")["post"]["status"], "accepted");
+    wait_for(&a, "the approved circular", |raw| raw.contains("List-Id:"));
+}
+
+#[test]
+fn a_relay_outage_defers_and_a_later_run_delivers() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("outage"),
+    };
+    let relay = Outage::start(smtp_port());
+    let config = site(dir.path(), &m, relay.port);
+    let a = m.school("a");
+    add(&config, "thpt", &a);
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("late-{}", m.p.run), true),
+    );
+    wait_delivered(&to[0], 1);
+
+    relay.cut();
+    nhomthu(&config, &["run", "--once"]);
+    let post = show(&config, "1");
+    assert_eq!(post["deferred"], 1, "{post}");
+    assert_eq!(post["sent"], 0, "{post}");
+
+    relay.restore();
+    // The first retry comes due after retry_seconds × 2.
+    std::thread::sleep(Duration::from_millis(2500));
+    nhomthu(&config, &["run", "--once"]);
+    let post = show(&config, "1");
+    assert_eq!(post["sent"], 1, "{post}");
+    wait_for(&a, "the circular after the outage", |raw| {
+        raw.contains("List-Id:")
+    });
+}
