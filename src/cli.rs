@@ -127,6 +127,14 @@ pub enum MembersCommand {
         /// The address.
         address: String,
     },
+    /// Add confirmed members from a file: one `address` or `address,name` per line (CSV
+    /// saved from Excel works; lines without an address, such as a header, are skipped).
+    Import {
+        /// List id.
+        list: String,
+        /// The file.
+        file: PathBuf,
+    },
 }
 
 fn load(path: &Path) -> Result<Config> {
@@ -363,6 +371,12 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
             }
             return Ok(());
         }
+        MembersCommand::Import { list, file } => {
+            known_list(&config, &list)?;
+            let (added, skipped) = import(&store, &list, &file, &operator).await?;
+            out!("{added} added to {list}, {skipped} lines skipped");
+            return Ok(());
+        }
         MembersCommand::Add { list, address } => (
             list,
             address,
@@ -405,6 +419,56 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
         _ => out!("{address} is now {status} on {list}"),
     }
     Ok(())
+}
+
+/// Rows written per transaction by `members import`.
+const IMPORT_BATCH: usize = 2000;
+
+/// Stream a member file into the list; returns (added or changed, lines skipped).
+async fn import(store: &Store, list: &str, file: &Path, operator: &str) -> Result<(usize, usize)> {
+    use tokio::io::AsyncBufReadExt;
+    let f = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("reading {}", file.display()))?;
+    let mut lines = tokio::io::BufReader::new(f).lines();
+    let reason = format!("imported from {}", file.display());
+    let (mut added, mut skipped, mut in_tx) = (0, 0, 0);
+    let mut tx = store.begin().await?;
+    while let Some(line) = lines.next_line().await? {
+        let mut fields = line
+            .split([',', ';', '\t'])
+            .map(|f| f.trim().trim_matches('"'));
+        let address = fields.next().unwrap_or("");
+        if address.parse::<lettre::Address>().is_err() {
+            skipped += 1;
+            continue;
+        }
+        let name = fields.next().filter(|n| !n.is_empty());
+        let before = members::apply(
+            &mut tx,
+            &Change {
+                list_id: list,
+                address: &address::normalize(address),
+                display_name: name,
+                status: Status::Confirmed,
+                source: "operator",
+                action: "import",
+                actor: operator,
+                inbound_id: None,
+                reason: &reason,
+            },
+        )
+        .await?;
+        added += usize::from(before != Some(Status::Confirmed));
+        in_tx += 1;
+        if in_tx == IMPORT_BATCH {
+            tx.commit().await?;
+            tx = store.begin().await?;
+            in_tx = 0;
+        }
+    }
+    tx.commit().await?;
+    Ok((added, skipped))
 }
 
 fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Result<()> {

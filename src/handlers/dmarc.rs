@@ -165,7 +165,8 @@ mod tests {
                 Some("thaoluan@moet.edu.vn".into())
             )
         );
-        let original = msg.header("X-Original-From").unwrap().as_address();
+        let original = msg.header_as("X-Original-From", mail_parser::HeaderForm::Addresses);
+        let original = original.first().and_then(|v| v.as_address());
         assert_eq!(
             first(original),
             (

@@ -3,8 +3,10 @@
 //!
 //! - A multipart/mixed post gets a `text/plain; charset=utf-8` part inserted just before
 //!   its closing boundary (preamble, parts and epilogue untouched).
+//!   One whose closing delimiter is missing (truncated, or a careless sender) gets the
+//!   footer part at its end, then the missing closing delimiter.
 //! - Anything else (text/plain, multipart/alternative, multipart/signed, a PDF alone, a
-//!   multipart/mixed whose closing boundary is missing) is wrapped: a new top-level
+//!   multipart/mixed without a single delimiter) is wrapped: a new top-level
 //!   multipart/mixed with a fresh boundary, part 1 = the original `Content-*` fields and
 //!   body byte for byte, part 2 = the footer. `MIME-Version` is added when missing, and a
 //!   `8bit`/`binary` transfer encoding of the original is declared on the wrapper too.
@@ -24,10 +26,12 @@ pub(super) fn apply(draft: &mut Draft, original: &Original, list: &List) {
     };
     let part = footer_part(text);
     let inserted = match &original.content_type {
-        Some(t) if t.ctype == "multipart" && t.subtype == "mixed" => t
-            .boundary
-            .as_deref()
-            .is_some_and(|b| insert_before_close(&mut draft.body, b, &part)),
+        Some(t) if t.ctype == "multipart" && t.subtype == "mixed" => {
+            t.boundary.as_deref().is_some_and(|b| {
+                insert_before_close(&mut draft.body, b, &part)
+                    || append_and_close(&mut draft.body, b, &part)
+            })
+        }
         _ => false,
     };
     if !inserted {
@@ -67,6 +71,21 @@ fn insert_before_close(body: &mut Vec<u8>, boundary: &str, part: &[u8]) -> bool 
         from = i + 1;
     }
     false
+}
+
+/// Add `part` at the end of a multipart that has parts but no closing delimiter, then
+/// close it; false when not even an opening delimiter is there.
+fn append_and_close(body: &mut Vec<u8>, boundary: &str, part: &[u8]) -> bool {
+    let open = format!("--{boundary}");
+    let opened =
+        body.starts_with(open.as_bytes()) || find(body, format!("\r\n{open}").as_bytes()).is_some();
+    if !opened {
+        return false;
+    }
+    body.extend_from_slice(format!("\r\n{open}\r\n").as_bytes());
+    body.extend_from_slice(part);
+    body.extend_from_slice(format!("\r\n{open}--\r\n").as_bytes());
+    true
 }
 
 /// Wrap the message in a new multipart/mixed: the original, then the footer.
@@ -214,7 +233,8 @@ Chào các thầy cô,\r\nXin hỏi về lịch kiểm tra học kỳ I.\r\n";
             crate::text::nfc(&msg.body_text(0).unwrap()).trim(),
             "Kính gửi các trường"
         );
-        assert!(msg.body_html(0).unwrap().contains("Kính gửi các trường"));
+        let html = crate::text::nfc(&msg.body_html(0).unwrap());
+        assert!(html.contains("Kính gửi các trường"), "{html}");
         assert!(
             msg.parts
                 .iter()
@@ -257,15 +277,35 @@ Content-Transfer-Encoding: base64\r\n\r\n{}",
     }
 
     #[test]
-    fn a_mixed_post_without_its_closing_boundary_is_wrapped() {
+    fn a_mixed_post_without_its_closing_delimiter_is_closed_after_the_footer() {
         let raw = "From: a@b.vn\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
 --b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
         let out = run(raw.as_bytes(), "thpt");
+        assert!(
+            out.starts_with(raw.as_bytes()),
+            "the original bytes come first"
+        );
+        assert!(out.ends_with(b"\r\n--b1--\r\n"));
         let msg = parse(&out);
         let texts = footer_texts(&msg);
         assert_eq!(texts.len(), 2, "{texts:?}");
-        assert!(texts[0].starts_with("hello"));
+        assert_eq!(texts[0], "hello\r\n");
         assert!(texts[1].starts_with(FOOTER_START));
+    }
+
+    #[test]
+    fn a_mixed_post_without_any_delimiter_is_wrapped() {
+        let raw = "From: a@b.vn\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+just text\r\n";
+        let out = run(raw.as_bytes(), "thpt");
+        let msg = parse(&out);
+        assert!(
+            footer_texts(&msg)
+                .iter()
+                .any(|t| t.starts_with(FOOTER_START))
+        );
+        assert_eq!(count_fields(&out, "Content-Type"), 1);
+        assert!(find(&out, b"boundary=\"b1\"").is_some(), "kept in part 1");
     }
 
     #[test]

@@ -213,8 +213,10 @@ mod tests {
         let config = config("");
         let out = run(&circular(b"%PDF"), "thpt", &config);
         let msg = parse(&out);
-        let list_id = msg.header("List-Id").unwrap().as_text().unwrap();
-        assert_eq!(list_id, "Trường THPT <thpt.moet.edu.vn>");
+        let list_id = msg.header("List-Id").and_then(|h| h.as_address());
+        let list_id = list_id.and_then(|a| a.first()).unwrap();
+        assert_eq!(list_id.name.as_deref(), Some("Trường THPT"));
+        assert_eq!(list_id.address.as_deref(), Some("thpt.moet.edu.vn"));
         let raw_id = msg.header_raw("List-Id").unwrap();
         assert!(raw_id.is_ascii() && raw_id.contains("=?utf-8?"), "{raw_id}");
         assert!(
@@ -290,20 +292,33 @@ mod tests {
             );
         }
         let msg = parse(&out);
-        let list_id = msg.header("List-Id").unwrap().as_text().unwrap();
-        assert!(list_id.ends_with("<thpt.moet.edu.vn>"), "{list_id}");
+        let list_id = msg.header("List-Id").and_then(|h| h.as_address());
+        let list_id = list_id.and_then(|a| a.first()).unwrap();
+        assert_eq!(list_id.address.as_deref(), Some("thpt.moet.edu.vn"));
+        assert!(list_id.name.as_deref().unwrap().starts_with("Trường THPT"));
     }
 
     #[test]
     fn ascii_names_are_quoted_and_ids_are_dot_atoms() {
-        let value = Field::from_header(&ListId {
-            name: "THPT \"A\", Ha Noi".into(),
-            id: format!("{}.{}", dot_atom("Trường A"), dot_atom("moet.edu.vn")),
-        });
-        let text = String::from_utf8(value.raw).unwrap();
+        let render = |name: &str| {
+            let field = Field::from_header(&ListId {
+                name: name.into(),
+                id: format!("{}.{}", dot_atom("Trường A"), dot_atom("moet.edu.vn")),
+            });
+            String::from_utf8(field.raw).unwrap()
+        };
         assert_eq!(
-            text,
-            "List-Id: \"THPT \\\"A\\\", Ha Noi\" <tr--ng-a.moet.edu.vn>\r\n"
+            render("THPT Ha Noi"),
+            "List-Id: \"THPT Ha Noi\" <tr--ng-a.moet.edu.vn>\r\n"
         );
+        // Specials that a quoted string would need escaped: encoded words instead.
+        let special = render("THPT \"A\", <Ha Noi>");
+        assert!(special.starts_with("List-Id: =?utf-8?b?"), "{special}");
+        let msg = format!("{special}\r\nbody");
+        let msg = parse(msg.as_bytes());
+        let id = msg.header("List-Id").and_then(|h| h.as_address());
+        let id = id.and_then(|a| a.first()).unwrap();
+        assert_eq!(id.name.as_deref(), Some("THPT \"A\", <Ha Noi>"));
+        assert_eq!(id.address.as_deref(), Some("tr--ng-a.moet.edu.vn"));
     }
 }

@@ -275,14 +275,6 @@ impl Field {
         self.name.eq_ignore_ascii_case(name)
     }
 
-    /// The field's value as received (unfolded, trimmed; not decoded).
-    pub(crate) fn value(&self) -> String {
-        let raw = &self.raw[self.name.len()..];
-        let raw = raw.strip_prefix(b":").unwrap_or(raw);
-        let text = String::from_utf8_lossy(raw);
-        text.replace("\r\n", "").trim().to_string()
-    }
-
     /// The same value under another name (the value's bytes unchanged).
     pub(crate) fn renamed(&self, name: &'static str) -> Field {
         let mut raw = name.as_bytes().to_vec();
@@ -481,6 +473,7 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::testing::*;
     use super::*;
+    use mail_parser::MimeHeaders;
 
     #[test]
     fn a_circular_goes_out_whole() {

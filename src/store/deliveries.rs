@@ -74,21 +74,24 @@ pub async fn due(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Due>, Sto
         .collect())
 }
 
-/// Write the outcomes of a batch of attempts in one transaction.
+/// Ids per `UPDATE … WHERE id IN (…)` when marking a batch sent.
+const IDS_PER_UPDATE: usize = 500;
+
+/// Write the outcomes of a batch of attempts in one transaction. Successes, the bulk of
+/// any batch, are marked a few hundred ids per statement.
 pub async fn record(pool: &AnyPool, outcomes: &[(i64, Outcome)]) -> Result<(), StoreError> {
     if outcomes.is_empty() {
         return Ok(());
     }
     let t = now();
     let mut tx = pool.begin().await?;
+    let mut sent: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
     for (id, outcome) in outcomes {
         let q = match outcome {
-            Outcome::Sent { relay } => sqlx::query(
-                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = $1, relay = $2, last_error = NULL WHERE id = $3",
-            )
-            .bind(t)
-            .bind(relay.as_str())
-            .bind(*id),
+            Outcome::Sent { relay } => {
+                sent.entry(relay.as_str()).or_default().push(*id);
+                continue;
+            }
             Outcome::Deferred {
                 next_attempt_at,
                 error,
@@ -111,6 +114,20 @@ pub async fn record(pool: &AnyPool, outcomes: &[(i64, Outcome)]) -> Result<(), S
             .bind(*id),
         };
         q.execute(&mut *tx).await?;
+    }
+    for (relay, ids) in sent {
+        for chunk in ids.chunks(IDS_PER_UPDATE) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = $1, relay = $2, last_error = NULL WHERE id IN ({})",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(t).bind(relay);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
