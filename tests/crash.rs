@@ -13,7 +13,7 @@
 #[path = "common/maildir.rs"]
 mod maildir;
 
-use maildir::{Options, Site, header, registration, reply, token_in, unique, wait_until};
+use maildir::{DOMAIN, Options, Site, header, registration, reply, token_in, unique, wait_until};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -629,4 +629,65 @@ fn an_unreadable_entry_in_new_does_not_block_the_mailbox() {
         "SELECT address, COUNT(*) FROM members WHERE status = 'pending' GROUP BY address",
         &good,
     );
+}
+
+/// One fan-out killed mid-way: `Err` when the daemon finished before the kill.
+fn kill_9_fan_out_round(n: usize) -> Result<(), Vacuous> {
+    let site = Site::new(Options::default());
+    let members: Vec<String> = (0..n).map(|i| format!("gv{i:06}@school.test")).collect();
+    let csv = site.root.join("members.csv");
+    std::fs::write(&csv, members.join("\n")).unwrap();
+    let run = site.cli(&["members", "import", "thpt", csv.to_str().unwrap()], ONCE);
+    assert!(run.status.success(), "import: {}", run.stderr);
+    site.deliver(
+        format!(
+            "Authentication-Results: mx.{DOMAIN}; dkim=pass header.d={DOMAIN}; dmarc=pass header.from={DOMAIN}\r\n\
+             From: vanthu@{DOMAIN}\r\nTo: thpt@{DOMAIN}\r\nSubject: circular\r\nMessage-ID: <cv@{DOMAIN}>\r\n\r\nbody\r\n"
+        )
+        .as_bytes(),
+    );
+    let posts = |site: &Site| {
+        site.outbox_files()
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with('p'))
+            .collect::<Vec<_>>()
+    };
+    let mut daemon = site.start();
+    let started = wait_until(WAIT, || {
+        assert!(daemon.exited().is_none(), "exited:\n{}", daemon.tail(40));
+        posts(&site).len() >= n / 10
+    });
+    assert!(started, "a tenth not sent in {WAIT:?}:\n{}", daemon.tail(40));
+    daemon.kill9();
+    let at_kill = posts(&site).len();
+    if at_kill >= n {
+        return Err(Vacuous(format!("all {n} sent before the kill")));
+    }
+
+    site.run_once(ONCE);
+    let sent = site.sql_i64("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'");
+    assert_eq!(sent, n as i64, "every recipient marked sent");
+    let files = posts(&site);
+    assert_eq!(files.len(), n, "one file per recipient");
+    let mut seen = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let rcpt = header(&text, "Delivered-To").expect("Delivered-To");
+        assert!(seen.insert(rcpt.clone()), "{rcpt} got two copies");
+    }
+    let expected: BTreeSet<String> = members.into_iter().collect();
+    assert_eq!(seen, expected, "no member lost");
+    eprintln!("fan-out of {n}: killed with {at_kill} sent, the restart sent the rest");
+    Ok(())
+}
+
+#[test]
+fn kill_9_mid_fan_out_loses_no_recipient() {
+    for n in [2000, 8000, 30000] {
+        match kill_9_fan_out_round(n) {
+            Ok(()) => return,
+            Err(Vacuous(why)) => eprintln!("{n} members were too few: {why}; retrying with more"),
+        }
+    }
+    panic!("never managed to kill the fan-out mid-way: the test proved nothing");
 }

@@ -96,6 +96,7 @@ noreply_name = "Norply"
 database = {db}
 language = "vi"
 templates = {templates}
+authserv_ids = ["mx.{DOMAIN}"]
 
 [limits]
 answers_per_address_per_day = 1000
@@ -120,6 +121,7 @@ name = "Trường THPT"
 audience = "Các trường trung học phổ thông"
 registration = ["dangky-THPT@{DOMAIN}"]
 kind = "announce"
+posters = ["vanthu@{DOMAIN}"]
 
 [[list]]
 id = "thcs"
