@@ -500,10 +500,12 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             .context("the configuration has no [[mailbox]]")?,
     };
     let decision = classify::classify(&msg, &config, chosen);
+    let authentication = crate::rules::auth::check(&msg, &config);
     if json {
         let out = serde_json::json!({
             "mailbox": chosen.name(),
             "decision": decision,
+            "authentication": authentication,
             "from": msg.from,
             "recipients": msg.recipients,
             "subject": msg.subject,
@@ -520,6 +522,10 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             }
             classify::Class::Confirmation { tokens } => {
                 out!("tokens:     {}", tokens.join(", "));
+            }
+            classify::Class::Post { lists } => {
+                out!("lists:      {}", lists.join(", "));
+                out!("sender:     {}", serde_json::to_string(&authentication)?);
             }
             _ => {}
         }
