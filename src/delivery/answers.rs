@@ -1,7 +1,9 @@
-//! The system's own answers (confirmations, welcomes, notices): one recipient each.
+//! The system's own answers (confirmations, welcomes, notices): one recipient each,
+//! DKIM-signed as they leave.
 
-use super::{Envelope, Pass, Sink, backoff};
+use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::config::Config;
+use crate::handlers;
 use crate::store::{self, Store, StoreError, outbound};
 use futures::StreamExt;
 
@@ -23,13 +25,18 @@ pub async fn deliver_answers(
         let results: Vec<_> = futures::stream::iter(due)
             .map(|m| async move {
                 let to = [m.rcpt.as_str()];
-                let envelope = Envelope {
-                    from: &m.mail_from,
-                    to: &to,
-                    raw: &m.raw,
-                    name: format!("{:010}", m.id),
+                let r = match handlers::sign_message(config, &m.raw) {
+                    Ok(raw) => {
+                        let envelope = Envelope {
+                            from: &m.mail_from,
+                            to: &to,
+                            raw: &raw,
+                            name: format!("{:010}", m.id),
+                        };
+                        sink.send(&envelope).await
+                    }
+                    Err(e) => Err(SendError::permanent(e.to_string())),
                 };
-                let r = sink.send(&envelope).await;
                 (m, r)
             })
             .buffer_unordered(sink.concurrency())

@@ -393,4 +393,20 @@ mod tests {
             self.inner.key.body_hash.get().map(|h| h.as_ref().to_vec())
         }
     }
+
+    #[tokio::test]
+    async fn the_systems_own_answers_are_signed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_pem();
+        let config = signing_config(dir.path(), &key);
+        let zone = zone(&record(&key));
+        let answer = "From: Norply <norply@moet.edu.vn>\r\nTo: gv@school.test\r\nSubject: =?utf-8?b?WMOhYyBuaOG6rW4=?=\r\nMessage-ID: <a@moet.edu.vn>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0700\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBấm Trả lời để xác nhận.\r\n";
+        let signed = super::super::sign_message(&config, answer.as_bytes()).unwrap();
+        assert!(signed.starts_with(b"DKIM-Signature:"));
+        assert_eq!(verify(&signed, &zone).await, DkimResult::Pass);
+        let tampered = String::from_utf8(signed)
+            .unwrap()
+            .replace("xác nhận", "hủy");
+        assert_ne!(verify(tampered.as_bytes(), &zone).await, DkimResult::Pass);
+    }
 }

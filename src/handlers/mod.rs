@@ -94,6 +94,18 @@ pub struct Personal<'a> {
 /// The subject of the unsubscribe mailto links: the phrase the classifier reads as "leave".
 const LEAVE_SUBJECT: &str = "hủy đăng ký";
 
+/// DKIM-sign one complete message of the system's own (a confirmation, a notice) when
+/// `[dkim]` is configured; unchanged otherwise. Each message has its own body, so the key
+/// is used afresh: fine at the rate answers are sent.
+pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError> {
+    let Some(dkim) = &config.dkim else {
+        return Ok(raw.to_vec());
+    };
+    let mut out = dkim::Signer::load(dkim, config)?.sign(&[raw])?;
+    out.extend_from_slice(raw);
+    Ok(out)
+}
+
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
 /// once here. The result is signed per copy by [`ListCopy::personal`] or
 /// [`ListCopy::shared`].
