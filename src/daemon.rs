@@ -148,6 +148,14 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
         ));
     }
     tasks.spawn(delivery_task(rt.clone(), sink, shutdown.clone(), queued));
+    if let Some(addr) = rt.config.site.listen {
+        let (rt, shutdown) = (rt.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(e) = crate::web::serve(rt, addr, shutdown).await {
+                tracing::error!(%addr, error = %e, "one-click unsubscribe endpoint stopped");
+            }
+        });
+    }
     while let Some(r) = tasks.join_next().await {
         r.context("a task panicked")?;
     }

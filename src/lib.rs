@@ -26,3 +26,4 @@ pub mod text;
 pub mod tls;
 pub mod token;
 pub mod unsubscribe;
+pub mod web;

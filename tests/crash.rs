@@ -475,6 +475,7 @@ fn poison_mail_is_quarantined_and_never_blocks_the_mailbox() {
     let site = Site::new(Options {
         max_message_bytes: 2000,
         template_overrides: vec![(broken.to_string(), "Subject: {{ broken\n".to_string())],
+        ..Options::default()
     });
     let good = teachers("ok", 5);
     let to = "dangky-THPT@moet.test";
@@ -657,7 +658,11 @@ fn kill_9_fan_out_round(n: usize) -> Result<(), Vacuous> {
         assert!(daemon.exited().is_none(), "exited:\n{}", daemon.tail(40));
         posts(&site).len() >= n / 10
     });
-    assert!(started, "a tenth not sent in {WAIT:?}:\n{}", daemon.tail(40));
+    assert!(
+        started,
+        "a tenth not sent in {WAIT:?}:\n{}",
+        daemon.tail(40)
+    );
     daemon.kill9();
     let at_kill = posts(&site).len();
     if at_kill >= n {

@@ -283,6 +283,19 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
 
+    if site.listen.is_some()
+        && !site
+            .base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    {
+        c.errors.push(ConfigError::whole_file(
+            file,
+            "`listen` is set but `base_url` is not an https:// URL",
+            "one-click unsubscribe links must be https (RFC 8058): set base_url to the public https address that forwards /u/ to `listen`",
+        ));
+    }
+
     let delivery = &config.delivery;
     if *delivery.transport.get_ref() == TransportKind::Smtp {
         if delivery.relays.is_empty() {

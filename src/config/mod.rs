@@ -79,6 +79,12 @@ pub struct Site {
     /// announce list is then held for a moderator).
     #[serde(default)]
     pub authserv_ids: Vec<String>,
+    /// Address of the built-in HTTP endpoint for one-click unsubscribe (RFC 8058), e.g.
+    /// `127.0.0.1:8025`, behind the web server that serves `base_url`. With it and a
+    /// `base_url`, list mail carries an https unsubscribe link and
+    /// `List-Unsubscribe-Post`. Default: none (mailto only).
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[dkim]`: the site's signing key.

@@ -132,8 +132,15 @@ async fn personalised(
                 Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
             };
             let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
+            // An https link only where the endpoint that answers it runs.
+            let url = match (&config.site.base_url, config.site.listen) {
+                (Some(base), Some(_)) if base.starts_with("https://") => {
+                    Some(unsubscribe::url(base, secret, &d.list_id, &d.rcpt))
+                }
+                _ => None,
+            };
             let raw = match copy.personal(&Personal {
-                unsubscribe_url: None,
+                unsubscribe_url: url.as_deref(),
                 unsubscribe_mailto: &mailto,
             }) {
                 Ok(raw) => raw,

@@ -33,6 +33,8 @@ pub struct Options {
     /// Extra files under a private copy of the shipped templates: (relative path, text).
     /// Empty: the shipped directory is used in place.
     pub template_overrides: Vec<(String, String)>,
+    /// Extra lines for `[site]`.
+    pub site_extra: String,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
         Options {
             max_message_bytes: 26_214_400,
             template_overrides: Vec::new(),
+            site_extra: String::new(),
         }
     }
 }
@@ -97,6 +100,7 @@ database = {db}
 language = "vi"
 templates = {templates}
 authserv_ids = ["mx.{DOMAIN}"]
+{site_extra}
 
 [limits]
 answers_per_address_per_day = 1000
@@ -134,6 +138,7 @@ kind = "announce"
             db = toml_str(&format!("sqlite://{}", db.display())),
             templates = toml_str(&templates.display().to_string()),
             max = options.max_message_bytes,
+            site_extra = options.site_extra,
             outbox = toml_str(&outbox.display().to_string()),
             maildir = toml_str(&maildir.display().to_string()),
         );
