@@ -421,10 +421,12 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
     Ok(())
 }
 
-/// Rows written per transaction by `members import`.
-const IMPORT_BATCH: usize = 2000;
+/// Members written per transaction by `members import`.
+const IMPORT_BATCH: usize = 5000;
 
-/// Stream a member file into the list; returns (added or changed, lines skipped).
+/// Stream a member file into the list; returns (added or changed, lines skipped). Lines
+/// are read a batch at a time and written with `members::apply_many`: a few multi-row
+/// statements per batch, one audit row per member, one transaction per batch.
 async fn import(store: &Store, list: &str, file: &Path, operator: &str) -> Result<(usize, usize)> {
     use tokio::io::AsyncBufReadExt;
     let f = tokio::fs::File::open(file)
@@ -432,42 +434,55 @@ async fn import(store: &Store, list: &str, file: &Path, operator: &str) -> Resul
         .with_context(|| format!("reading {}", file.display()))?;
     let mut lines = tokio::io::BufReader::new(f).lines();
     let reason = format!("imported from {}", file.display());
-    let (mut added, mut skipped, mut in_tx) = (0, 0, 0);
-    let mut tx = store.begin().await?;
-    while let Some(line) = lines.next_line().await? {
-        let mut fields = line
-            .split([',', ';', '\t'])
-            .map(|f| f.trim().trim_matches('"'));
-        let address = fields.next().unwrap_or("");
-        if address.parse::<lettre::Address>().is_err() {
-            skipped += 1;
+    let (mut added, mut skipped) = (0, 0);
+    let mut batch: Vec<(String, Option<String>)> = Vec::with_capacity(IMPORT_BATCH);
+    let mut done = false;
+    while !done {
+        match lines.next_line().await? {
+            Some(line) => {
+                let mut fields = line
+                    .split([',', ';', '\t'])
+                    .map(|f| f.trim().trim_matches('"'));
+                let address = fields.next().unwrap_or("");
+                if address.parse::<lettre::Address>().is_err() {
+                    skipped += 1;
+                    continue;
+                }
+                let name = fields.next().filter(|n| !n.is_empty()).map(str::to_string);
+                batch.push((address::normalize(address), name));
+                if batch.len() < IMPORT_BATCH {
+                    continue;
+                }
+            }
+            None => done = true,
+        }
+        if batch.is_empty() {
             continue;
         }
-        let name = fields.next().filter(|n| !n.is_empty());
-        let before = members::apply(
-            &mut tx,
-            &Change {
+        let changes: Vec<Change<'_>> = batch
+            .iter()
+            .map(|(address, name)| Change {
                 list_id: list,
-                address: &address::normalize(address),
-                display_name: name,
+                address,
+                display_name: name.as_deref(),
                 status: Status::Confirmed,
                 source: "operator",
                 action: "import",
                 actor: operator,
                 inbound_id: None,
                 reason: &reason,
-            },
-        )
-        .await?;
-        added += usize::from(before != Some(Status::Confirmed));
-        in_tx += 1;
-        if in_tx == IMPORT_BATCH {
-            tx.commit().await?;
-            tx = store.begin().await?;
-            in_tx = 0;
-        }
+            })
+            .collect();
+        let mut tx = store.begin().await?;
+        let before = members::apply_many(&mut tx, &changes).await?;
+        tx.commit().await?;
+        added += before
+            .iter()
+            .filter(|b| **b != Some(Status::Confirmed))
+            .count();
+        drop(changes);
+        batch.clear();
     }
-    tx.commit().await?;
     Ok((added, skipped))
 }
 

@@ -31,6 +31,11 @@ impl Ministry {
 
 /// Two announce lists read over IMAP, answers and posts sent through Postfix at `smtp`.
 fn site(dir: &Path, m: &Ministry, smtp: u16) -> PathBuf {
+    site_in_mode(dir, m, smtp, "personalised")
+}
+
+/// The same site sending posts in `mode`.
+fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str) -> PathBuf {
     let ca = stack_dir().join("tls/ca.pem");
     let imap = port("MAILSTACK_IMAP_PORT", 1143);
     let mailbox = |name: &str, address: &str| {
@@ -49,7 +54,7 @@ fn site(dir: &Path, m: &Ministry, smtp: u16) -> PathBuf {
     };
     let text = format!(
         "[site]\ndomain = \"moet.test\"\nname = \"Bộ GD&ĐT\"\nnoreply = \"{noreply}\"\ndatabase = \"sqlite://{db}\"\ntemplates = \"{templates}\"\nauthserv_ids = [\"mx.moet.test\"]\n\n\
-         [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\n{}{}{}{}{}",
+         [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\nmode = \"{mode}\"\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\n{}{}{}{}{}",
         mailbox("thpt", &m.alias("thpt")),
         mailbox("thcs", &m.alias("thcs")),
         mailbox("norply", &m.p.noreply()),
@@ -256,4 +261,35 @@ fn a_relay_outage_defers_and_a_later_run_delivers() {
     wait_for(&a, "the circular after the outage", |raw| {
         raw.contains("List-Id:")
     });
+}
+
+#[test]
+fn in_batch_mode_one_refused_recipient_does_not_fail_the_others() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("batch"),
+    };
+    let config = site_in_mode(dir.path(), &m, smtp_port(), "batch");
+    let (a, c) = (m.school("a"), m.school("c"));
+    add(&config, "thpt", &a);
+    add(&config, "thpt", "unit@nowhere.invalid");
+    add(&config, "thpt", &c);
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("batch-{}", m.p.run), true),
+    );
+    wait_delivered(&to[0], 1);
+    nhomthu(&config, &["run", "--once"]);
+    let post = show(&config, "1");
+    assert_eq!(post["sent"], 2, "{post}");
+    assert_eq!(post["failed"], 1, "{post}");
+    assert_eq!(post["problems"][0]["rcpt"], "unit@nowhere.invalid");
+    for member in [&a, &c] {
+        wait_for(member, "the batched circular", |raw| {
+            raw.contains("List-Id:")
+        });
+    }
 }

@@ -18,7 +18,7 @@ pub use posts::deliver_posts;
 use crate::config::{Config, TransportKind};
 
 /// A send attempt failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct SendError {
     /// True for 5xx answers and malformed addresses: retrying cannot help.

@@ -1,4 +1,4 @@
-//! Accepted posts to their recipients. The queue is paged by row id (memory stays flat
+//! Accepted posts to their recipients. The queue is paged along its index (memory stays flat
 //! however many recipients wait); each post is prepared once per list (headers, prefix,
 //! footer), then either personalised (one message per recipient with its own
 //! unsubscribe address and a VERP return path `norply+b<delivery id>@`, so a bounce
@@ -35,13 +35,12 @@ pub async fn deliver_posts(
     let secret = settings::secret(&mut *store.pool().acquire().await?).await?;
     let mut copies: Copies = HashMap::new();
     let mut pass = Pass::default();
-    let mut after = 0;
+    let mut cursor = deliveries::Cursor::new();
     loop {
-        let due = deliveries::due(store.pool(), after, PAGE).await?;
-        let Some(last) = due.last() else {
+        let due = deliveries::due(store.pool(), &mut cursor, PAGE).await?;
+        if due.is_empty() {
             return Ok(pass);
-        };
-        after = last.id;
+        }
         if copies.len() > COPIES {
             copies.clear();
         }
@@ -203,41 +202,69 @@ async fn batched(
     let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
         .map(|g| async move {
             let first = &g[0];
-            let result = match &copies[&(first.post_id, first.list_id.clone())] {
-                Err(e) => Err(SendError::permanent(e.clone())),
-                Ok(copy) => match copy.shared() {
-                    Err(e) => Err(SendError::permanent(e.to_string())),
-                    Ok(raw) => {
-                        let from = address::with_tag(noreply, &format!("p{}", first.post_id));
-                        let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
-                        let envelope = Envelope {
-                            from: &from,
-                            to: &to,
-                            raw: &raw,
-                            name: format!("p{}-{:010}", first.post_id, first.id),
-                        };
-                        sink.send(&envelope).await
-                    }
-                },
+            let raw = match &copies[&(first.post_id, first.list_id.clone())] {
+                Err(e) => Err(e.clone()),
+                Ok(copy) => copy.shared().map_err(|e| e.to_string()),
             };
-            let message = result
-                .as_ref()
-                .err()
-                .map(|e| (e.permanent, e.retry_at, e.message.clone()));
-            g.iter()
-                .map(|d| {
-                    let r = match (&result, &message) {
-                        (Ok(relay), _) => Ok(relay.clone()),
-                        (Err(_), Some((permanent, retry_at, message))) => Err(SendError {
-                            permanent: *permanent,
-                            retry_at: *retry_at,
-                            message: message.clone(),
-                        }),
-                        (Err(_), None) => unreachable!("an error has a message"),
-                    };
-                    (d.id, outcome(config, d.attempts, r))
-                })
-                .collect()
+            let raw = match raw {
+                Ok(raw) => raw,
+                Err(error) => {
+                    return g
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.id,
+                                Outcome::Failed {
+                                    error: error.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                }
+            };
+            let from = address::with_tag(noreply, &format!("p{}", first.post_id));
+            let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
+            let name = |id: i64| format!("p{}-{id:010}", first.post_id);
+            let all = Envelope {
+                from: &from,
+                to: &to,
+                raw: &raw,
+                name: name(first.id),
+            };
+            match sink.send(&all).await {
+                Ok(relay) => g
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.id,
+                            Outcome::Sent {
+                                relay: relay.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+                // One refused recipient fails the whole transaction: find it by sending
+                // to each recipient alone, so the others still get the post.
+                Err(e) if e.permanent && g.len() > 1 => {
+                    let mut outcomes = Vec::with_capacity(g.len());
+                    for d in &g {
+                        let one = [d.rcpt.as_str()];
+                        let alone = Envelope {
+                            from: &from,
+                            to: &one,
+                            raw: &raw,
+                            name: name(d.id),
+                        };
+                        let result = sink.send(&alone).await;
+                        outcomes.push((d.id, outcome(config, d.attempts, result)));
+                    }
+                    outcomes
+                }
+                Err(e) => g
+                    .iter()
+                    .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
+                    .collect(),
+            }
         })
         .buffer_unordered(sink.concurrency())
         .collect()

@@ -49,29 +49,113 @@ pub enum Outcome {
     },
 }
 
-/// Up to `limit` recipients due now with ids above `after`, by id: callers page through
-/// the queue, so memory stays flat.
-pub async fn due(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, post_id, list_id, rcpt, attempts FROM deliveries
-         WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND id > $2
-         ORDER BY id LIMIT $3",
-    )
-    .bind(now())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Due {
+/// Where a pass through the queue stands. Rows are read in the order of the
+/// `deliveries_due` index, `(status, next_attempt_at, id)`: deferred rows first, then
+/// queued ones, each page an index range, so a page costs the same at the end of a
+/// million-row queue as at its start (ordering by id alone would sort every due row for
+/// every page). A row re-queued during the pass lands behind its own due time, after the
+/// pass's `now` whenever `retry_seconds` > 0, so a pass attempts each row at most once.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    /// Rows due at or before this Unix second are read (fixed for the pass).
+    now: i64,
+    /// Index into [`PASS_ORDER`]; past its end, the pass is over.
+    status: usize,
+    /// The last row read: its due time and id.
+    at: i64,
+    id: i64,
+}
+
+/// The statuses a pass reads, in order.
+const PASS_ORDER: [&str; 2] = ["deferred", "queued"];
+
+impl Cursor {
+    /// A pass over every row due now.
+    pub fn new() -> Cursor {
+        Cursor {
+            now: now(),
+            status: 0,
+            at: i64::MIN,
+            id: i64::MIN,
+        }
+    }
+}
+
+impl Default for Cursor {
+    fn default() -> Cursor {
+        Cursor::new()
+    }
+}
+
+const DUE_COLUMNS: &str = "id, post_id, list_id, rcpt, attempts, next_attempt_at";
+
+fn due_row(r: &sqlx::any::AnyRow) -> (Due, i64) {
+    (
+        Due {
             id: r.get(0),
             post_id: r.get(1),
             list_id: r.get(2),
             rcpt: r.get(3),
             attempts: r.get(4),
-        })
-        .collect())
+        },
+        r.get(5),
+    )
+}
+
+/// The next `limit` recipients of the pass (fewer only at its end): memory stays flat.
+pub async fn due(pool: &AnyPool, cursor: &mut Cursor, limit: i64) -> Result<Vec<Due>, StoreError> {
+    let mut out: Vec<Due> = Vec::new();
+    while (out.len() as i64) < limit && cursor.status < PASS_ORDER.len() {
+        let status = PASS_ORDER[cursor.status];
+        // The rest of the rows due at the cursor's second (one fan-out shares a second)…
+        let want = limit - out.len() as i64;
+        let same = sqlx::query(&format!(
+            "SELECT {DUE_COLUMNS} FROM deliveries
+             WHERE status = $1 AND next_attempt_at = $2 AND id > $3 ORDER BY id LIMIT $4"
+        ))
+        .bind(status)
+        .bind(cursor.at)
+        .bind(cursor.id)
+        .bind(want)
+        .fetch_all(pool)
+        .await?;
+        let full = same.len() as i64 == want;
+        for r in &same {
+            let (d, _) = due_row(r);
+            cursor.id = d.id;
+            out.push(d);
+        }
+        if full {
+            break;
+        }
+        // …then the rows of the later seconds, up to the pass's `now`.
+        let want = limit - out.len() as i64;
+        let later = sqlx::query(&format!(
+            "SELECT {DUE_COLUMNS} FROM deliveries
+             WHERE status = $1 AND next_attempt_at > $2 AND next_attempt_at <= $3
+             ORDER BY next_attempt_at, id LIMIT $4"
+        ))
+        .bind(status)
+        .bind(cursor.at)
+        .bind(cursor.now)
+        .bind(want)
+        .fetch_all(pool)
+        .await?;
+        let full = later.len() as i64 == want;
+        for r in &later {
+            let (d, at) = due_row(r);
+            cursor.at = at;
+            cursor.id = d.id;
+            out.push(d);
+        }
+        if !full {
+            // This status is done: on to the next.
+            cursor.status += 1;
+            cursor.at = i64::MIN;
+            cursor.id = i64::MIN;
+        }
+    }
+    Ok(out)
 }
 
 /// Ids per `UPDATE … WHERE id IN (…)` when marking a batch sent.
