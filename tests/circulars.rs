@@ -31,11 +31,11 @@ impl Ministry {
 
 /// Two announce lists read over IMAP, answers and posts sent through Postfix at `smtp`.
 fn site(dir: &Path, m: &Ministry, smtp: u16) -> PathBuf {
-    site_in_mode(dir, m, smtp, "personalised")
+    site_in_mode(dir, m, smtp, "personalised", "")
 }
 
-/// The same site sending posts in `mode`.
-fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str) -> PathBuf {
+/// The same site sending posts in `mode`, with `relay` lines added to its relay.
+fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str, relay: &str) -> PathBuf {
     let ca = stack_dir().join("tls/ca.pem");
     let imap = port("MAILSTACK_IMAP_PORT", 1143);
     let mailbox = |name: &str, address: &str| {
@@ -54,7 +54,7 @@ fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str) -> PathBuf {
     };
     let text = format!(
         "[site]\ndomain = \"moet.test\"\nname = \"Bộ GD&ĐT\"\nnoreply = \"{noreply}\"\ndatabase = \"sqlite://{db}\"\ntemplates = \"{templates}\"\nauthserv_ids = [\"mx.moet.test\"]\n\n\
-         [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\nmode = \"{mode}\"\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\n{}{}{}{}{}",
+         [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\nmode = \"{mode}\"\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n{relay}\n\n{}{}{}{}{}",
         mailbox("thpt", &m.alias("thpt")),
         mailbox("thcs", &m.alias("thcs")),
         mailbox("norply", &m.p.noreply()),
@@ -270,7 +270,7 @@ fn in_batch_mode_one_refused_recipient_does_not_fail_the_others() {
     let m = Ministry {
         p: People::new("batch"),
     };
-    let config = site_in_mode(dir.path(), &m, smtp_port(), "batch");
+    let config = site_in_mode(dir.path(), &m, smtp_port(), "batch", "");
     let (a, c) = (m.school("a"), m.school("c"));
     add(&config, "thpt", &a);
     add(&config, "thpt", "unit@nowhere.invalid");
@@ -292,4 +292,41 @@ fn in_batch_mode_one_refused_recipient_does_not_fail_the_others() {
             raw.contains("List-Id:")
         });
     }
+}
+
+#[test]
+fn a_relay_never_exceeds_its_daily_quota_and_the_rest_waits() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("quota"),
+    };
+    let config = site_in_mode(
+        dir.path(),
+        &m,
+        smtp_port(),
+        "personalised",
+        "daily_quota = 2\nrate_per_second = 50",
+    );
+    let members: Vec<String> = (0..5).map(|i| m.school(&format!("q{i}"))).collect();
+    for member in &members {
+        add(&config, "thpt", member);
+    }
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("quota-{}", m.p.run), true),
+    );
+    wait_delivered(&to[0], 1);
+    nhomthu(&config, &["run", "--once"]);
+    nhomthu(&config, &["run", "--once"]);
+    let post = show(&config, "1");
+    assert_eq!(post["sent"], 2, "the quota of 2 holds across runs: {post}");
+    assert_eq!(post["deferred"], 3, "{post}");
+    // The rest goes out when the 24-hour window has moved: about a day from now.
+    let eta = post["expected_seconds"].as_u64().unwrap();
+    assert!(eta > 80_000, "expected completion in {eta} s");
+    let delivered = members.iter().filter(|a| !copies(a).is_empty()).count();
+    assert!(delivered <= 2, "{delivered} copies delivered");
 }
