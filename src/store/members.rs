@@ -139,21 +139,7 @@ pub async fn apply(
     let t = now();
     let confirmed_at = (change.status == Status::Confirmed).then_some(t);
     if before.is_some() {
-        sqlx::query(
-            "UPDATE members SET status = $1, updated_at = $2,
-                 confirmed_at = COALESCE($3, confirmed_at),
-                 display_name = COALESCE(display_name, $4), source = $5
-             WHERE list_id = $6 AND address = $7",
-        )
-        .bind(change.status.as_str())
-        .bind(t)
-        .bind(confirmed_at)
-        .bind(change.display_name)
-        .bind(change.source)
-        .bind(change.list_id)
-        .bind(change.address)
-        .execute(&mut *conn)
-        .await?;
+        update_member(&mut *conn, change, t).await?;
     } else {
         sqlx::query(
             "INSERT INTO members (list_id, address, display_name, status, source, created_at, updated_at, confirmed_at)
