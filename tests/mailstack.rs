@@ -344,16 +344,7 @@ fn the_daemon_wakes_on_idle_and_stops_on_sigterm() {
     let p = People::new("idle");
     let config = site(dir.path(), &p, "");
     let log_path = dir.path().join("daemon.log");
-    let mut daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_nhomthu"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env(PASSWORD_ENV, "secret")
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut daemon = Daemon::start(&config, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let deadline = Instant::now() + WAIT;
     while log().matches("imap connected").count() < 2 {
@@ -426,16 +417,7 @@ fn the_daemon_reconnects_after_losing_its_imap_server() {
     let outage = Outage::start(port("MAILSTACK_IMAP_PORT", 1143));
     let config = site_reading_at(dir.path(), &p, "", outage.port);
     let log_path = dir.path().join("daemon.log");
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_nhomthu"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env(PASSWORD_ENV, "secret")
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let _daemon = Daemon::start(&config, &log_path);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let until = |what: &str, done: &dyn Fn(&str) -> bool| {
         let deadline = Instant::now() + WAIT;

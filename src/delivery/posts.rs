@@ -95,9 +95,13 @@ async fn prepare(
 fn outcome(config: &Config, attempts: i64, result: Result<String, SendError>) -> Outcome {
     match result {
         Ok(relay) => Outcome::Sent { relay },
-        Err(e) if e.retry_at.is_some() => Outcome::Postponed {
-            until: e.retry_at.unwrap_or_default(),
-            error: e.message,
+        Err(SendError {
+            retry_at: Some(until),
+            message,
+            ..
+        }) => Outcome::Postponed {
+            until,
+            error: message,
         },
         Err(e) => {
             let attempts = attempts + 1;

@@ -183,6 +183,22 @@ pub fn token(raw: &str) -> String {
 /// Kills the daemon if the test fails before it exits.
 pub struct Daemon(pub std::process::Child);
 
+impl Daemon {
+    /// `nhomthu run` on `config`, its log written to `log`.
+    pub fn start(config: &Path, log: &Path) -> Daemon {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_nhomthu"))
+                .arg("--config")
+                .arg(config)
+                .arg("run")
+                .env(PASSWORD_ENV, "secret")
+                .stderr(std::fs::File::create(log).unwrap())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
