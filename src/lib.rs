@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod address;
+pub mod bounce;
 pub mod classify;
 pub mod cli;
 pub mod compose;

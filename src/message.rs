@@ -38,6 +38,9 @@ pub struct Inbound {
     pub content_type: String,
     /// The `report-type` parameter of a multipart/report.
     pub report_type: Option<String>,
+    /// What the message reports about mail the system sent, if it is a bounce, a delay
+    /// warning or a complaint.
+    pub report: Option<crate::bounce::Report>,
 }
 
 impl Inbound {
@@ -137,6 +140,7 @@ impl Inbound {
             headers,
             content_type,
             report_type,
+            report: crate::bounce::read(&msg),
         })
     }
 
