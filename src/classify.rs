@@ -6,8 +6,10 @@
 //! (bounces, auto-replies, other lists) are recognised before anything that could answer
 //! or change membership.
 
+use crate::bounce::{Kind, Report};
 use crate::config::{Config, Mailbox};
 use crate::message::Inbound;
+use crate::verp::{self, Found};
 use crate::{address, text, token};
 use serde::Serialize;
 
@@ -24,8 +26,20 @@ pub enum Class {
     Loop,
     /// An out-of-office reply, an auto-responder, or traffic from another list.
     AutoReply,
-    /// A delivery status notification or a complaint report.
-    Bounce,
+    /// A delivery report about mail the system sent: a failure or a delay warning.
+    Bounce {
+        /// What it reports, when its format is recognised.
+        report: Option<Report>,
+        /// The VERP return path it came back to, its code not yet checked.
+        verp: Option<Found>,
+    },
+    /// An abuse report (ARF): a recipient marked the system's mail as spam.
+    Complaint {
+        /// What it reports.
+        report: Report,
+        /// The VERP return path of the original, its code not yet checked.
+        verp: Option<Found>,
+    },
     /// A reply carrying confirmation tokens.
     Confirmation {
         /// The tokens found, lowercased.
@@ -65,7 +79,8 @@ impl Class {
             Class::Invalid => "invalid",
             Class::Loop => "loop",
             Class::AutoReply => "auto_reply",
-            Class::Bounce => "bounce",
+            Class::Bounce { .. } => "bounce",
+            Class::Complaint { .. } => "complaint",
             Class::Confirmation { .. } => "confirmation",
             Class::Unsubscribe { .. } => "unsubscribe",
             Class::Post { .. } => "post",
@@ -119,9 +134,19 @@ const AUTO_SUBJECTS: &[&str] = &[
     "tra loi tu dong",
     "thu tra loi tu dong",
     "vang mat",
+    "vacation reply",
+    "away from my mail",
     "abwesenheitsnotiz",
+    "abwesend",
     "reponse automatique",
+    "absence du bureau",
     "risposta automatica",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "resposta automatica",
+    "automatisch antwoord",
+    "автоответ",
+    "自动回复",
 ];
 
 /// Phrases asking to leave, written with diacritics (both tone-mark placements).
@@ -146,17 +171,20 @@ fn asks_to_leave(text: &str) -> Option<&'static str> {
 
 /// Classify a message read from `mailbox`.
 pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
-    let Some(from) = &msg.from else {
-        return decide(Class::Invalid, "the message has no From address");
-    };
     let domain = &config.site.domain;
-
     if msg
         .header(LOOP_HEADER)
         .any(|v| v.trim().eq_ignore_ascii_case(domain))
     {
         return decide(Class::Loop, format!("carries {LOOP_HEADER}: {domain}"));
     }
+    // Reports first: many come from a bare "MAILER-DAEMON" with no address at all.
+    if let Some(decision) = report(msg, config) {
+        return decision;
+    }
+    let Some(from) = &msg.from else {
+        return decide(Class::Invalid, "the message has no From address");
+    };
     if config
         .own_addresses()
         .any(|own| address::same(own, &from.address))
@@ -169,20 +197,45 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
 
     let local = from.address.split('@').next().unwrap_or("");
     let local_base = local.split('+').next().unwrap_or(local);
+    let returned = returned_to(msg, config);
     if msg.content_type == "multipart/report" {
         let kind = msg.report_type.as_deref().unwrap_or("unknown");
-        return decide(Class::Bounce, format!("a multipart/report ({kind})"));
-    }
-    if local_base == "mailer-daemon" || local_base == "postmaster" {
-        return decide(Class::Bounce, format!("sent by {}", from.address));
+        let reason = format!("a multipart/report ({kind}) in a format not recognised");
+        let class = Class::Bounce {
+            report: None,
+            verp: returned,
+        };
+        return decide(class, reason);
     }
     if let Some(reason) = auto_reply_reason(msg) {
         return decide(Class::AutoReply, reason);
+    }
+    if local_base == "mailer-daemon" || local_base == "postmaster" {
+        let reason = format!(
+            "sent by {} in a format not recognised: no address is scored",
+            from.address
+        );
+        let class = Class::Bounce {
+            report: None,
+            verp: returned,
+        };
+        return decide(class, reason);
     }
     if MACHINE_SENDERS.contains(&local_base) {
         return decide(
             Class::AutoReply,
             format!("sent from the machine address {}", from.address),
+        );
+    }
+    if let Some(found) = returned {
+        // A person or a machine answering the envelope sender of list mail: nobody to
+        // confirm or subscribe, and no report to read.
+        return decide(
+            Class::Unknown,
+            format!(
+                "sent to the return path of {} but not a delivery report",
+                verp_name(&found)
+            ),
         );
     }
 
@@ -241,6 +294,65 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
     decide(Class::Registration { lists }, reason)
 }
 
+/// The report `msg` carries, as a decision.
+fn report(msg: &Inbound, config: &Config) -> Option<Decision> {
+    let report = msg.report.clone()?;
+    let noreply = config.site.noreply.get_ref();
+    let named: Vec<&str> = report
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    let names = if named.is_empty() {
+        "no recipient named".to_string()
+    } else {
+        named.join(", ")
+    };
+    let format = report.format;
+    if report.kind == Kind::Complaint {
+        let verp = verp::find(noreply, report.original.return_path.as_deref());
+        let ty = report.feedback_type.as_deref().unwrap_or("abuse");
+        let reason = format!("a complaint ({format}, feedback-type {ty}) about {names}");
+        return Some(decide(Class::Complaint { report, verp }, reason));
+    }
+    let verp = returned_to(msg, config)
+        .or_else(|| verp::find(noreply, report.original.return_path.as_deref()));
+    let what = match report.kind {
+        Kind::Delay => "a delay warning (still being retried)".to_string(),
+        _ if report.recipients.iter().any(|r| r.permanent) => "a permanent failure".into(),
+        _ => "a temporary failure".into(),
+    };
+    let via = verp
+        .as_ref()
+        .map(|f| format!(", returned for {}", verp_name(f)))
+        .unwrap_or_default();
+    let reason = format!("{what} ({format}) for {names}{via}");
+    Some(decide(
+        Class::Bounce {
+            report: Some(report),
+            verp,
+        },
+        reason,
+    ))
+}
+
+/// The VERP return path among the recipients (a report or reply sent to the envelope
+/// sender of the system's mail).
+fn returned_to(msg: &Inbound, config: &Config) -> Option<Found> {
+    verp::find(
+        config.site.noreply.get_ref(),
+        msg.recipients.iter().map(String::as_str),
+    )
+}
+
+fn verp_name(found: &Found) -> String {
+    match found.verp {
+        verp::Verp::Delivery(id) => format!("delivery {id}"),
+        verp::Verp::Post(id) => format!("post {id}"),
+        verp::Verp::Answer(id) => format!("answer {id}"),
+    }
+}
+
 /// Why the message is machine-made, if it is (RFC 3834 and the headers clients use).
 fn auto_reply_reason(msg: &Inbound) -> Option<String> {
     if let Some(v) = msg.header("auto-submitted").next()
@@ -248,9 +360,35 @@ fn auto_reply_reason(msg: &Inbound) -> Option<String> {
     {
         return Some(format!("Auto-Submitted: {v}"));
     }
-    for name in ["x-autoreply", "x-autorespond", "x-autoresponder"] {
-        if msg.header(name).next().is_some() {
+    for name in [
+        "x-autoreply",
+        "x-autorespond",
+        "x-autoresponder",
+        "x-autoreply-from",
+        "x-mail-autoreply",
+        "x-vacation",
+        "x-fc-machinegenerated",
+    ] {
+        if let Some(v) = msg.header(name).next()
+            && !matches!(v.trim().to_ascii_lowercase().as_str(), "no" | "false" | "0")
+        {
             return Some(format!("carries {name}"));
+        }
+    }
+    // Microsoft: `X-Autogenerated: Reply`, `X-POST-MessageClass: 9; Autoresponder`, and
+    // the inbox-rule loop marker Exchange puts on what a rule sent.
+    for (name, word) in [
+        ("x-autogenerated", "reply"),
+        ("x-post-messageclass", "autoresponder"),
+        ("x-ms-exchange-inbox-rules-loop", ""),
+        ("x-ms-exchange-generated-message-source", ""),
+        ("delivered-to", "autoresponder"),
+    ] {
+        if let Some(v) = msg
+            .header(name)
+            .find(|v| v.to_ascii_lowercase().contains(word))
+        {
+            return Some(format!("{name}: {v}"));
         }
     }
     if let Some(v) = msg.header("x-auto-response-suppress").next() {
@@ -259,7 +397,11 @@ fn auto_reply_reason(msg: &Inbound) -> Option<String> {
             return Some(format!("X-Auto-Response-Suppress: {v}"));
         }
     }
-    if let Some(v) = msg.header("precedence").next() {
+    if let Some(v) = msg
+        .header("precedence")
+        .chain(msg.header("x-precedence"))
+        .next()
+    {
         let p = v.trim().to_ascii_lowercase();
         if matches!(p.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
             return Some(format!("Precedence: {p}"));

@@ -41,11 +41,13 @@ pub enum Kind {
     NotMember,
     /// "A post is held: reply to approve."
     Moderate,
+    /// "Mail to you bounced, so delivery is paused: reply to resume."
+    Disabled,
 }
 
 impl Kind {
     /// Every answer, for checking that each list can render them all.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ConfirmSubscribe,
         Kind::ConfirmUnsubscribe,
         Kind::Welcome,
@@ -53,6 +55,7 @@ impl Kind {
         Kind::AlreadyMember,
         Kind::NotMember,
         Kind::Moderate,
+        Kind::Disabled,
     ];
 
     /// Template and queue name.
@@ -65,6 +68,7 @@ impl Kind {
             Kind::AlreadyMember => "already_member",
             Kind::NotMember => "not_member",
             Kind::Moderate => "moderate",
+            Kind::Disabled => "disabled",
         }
     }
 }

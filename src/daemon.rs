@@ -2,6 +2,7 @@
 //! one delivery task draining the outbound queue, all stopping on the shutdown signal
 //! after the message in hand. `--once` runs the same steps a single time and returns.
 
+use crate::actions::disabled;
 use crate::config::Mailbox;
 use crate::delivery::{self, Sink};
 use crate::pipeline::{self, Runtime};
@@ -225,8 +226,15 @@ async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, que
 }
 
 /// One delivery pass over both queues: the system's answers first (people wait for
-/// them), then posts.
+/// them), then posts. Before it, the bounce notices and removals that came due.
 async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::store::StoreError> {
+    match disabled::tick(&rt.config, &rt.templates, &rt.store).await {
+        Ok(t) if t != disabled::Tick::default() => {
+            tracing::info!(notices = t.notices, removed = t.removed, "bounce upkeep");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "bounce upkeep failed"),
+    }
     let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink).await?;
     pass.add(delivery::deliver_posts(&rt.config, &rt.store, sink).await?);
     Ok(pass)

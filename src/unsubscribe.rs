@@ -4,19 +4,11 @@
 //! proves the address is the one the list mail went to, so no confirmation is needed.
 //! Nothing per recipient is stored.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 /// The plus-tag prefix of unsubscribe addresses.
 pub const PREFIX: &str = "u-";
 
 fn mac(secret: &str, list_id: &str, address: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(list_id.as_bytes());
-    mac.update(&[0]);
-    mac.update(crate::address::normalize(address).as_bytes());
-    let code = data_encoding::BASE32_NOPAD.encode(&mac.finalize().into_bytes());
-    code[..16].to_ascii_lowercase()
+    crate::mac::code(secret, &[list_id, &crate::address::normalize(address)], 16)
 }
 
 /// The plus-tag for `address` on `list_id`.

@@ -3,16 +3,45 @@
 
 use super::{ActionError, Ctx};
 use crate::compose::{self, Answer, Held, Kind};
-use crate::config::List;
+use crate::config::{Config, List};
+use crate::message::Person;
 use crate::store::{self, outbound, tokens};
+use crate::templates::Templates;
 use sqlx::AnyConnection;
+
+/// What an answer is built from: the site, and the message it answers, if any.
+pub struct Env<'a> {
+    /// The site configuration.
+    pub config: &'a Config,
+    /// The mail templates.
+    pub templates: &'a Templates,
+    /// The inbound message behind it.
+    pub inbound_id: Option<i64>,
+    /// Its author: their display name greets them when the answer goes to them.
+    pub from: Option<&'a Person>,
+    /// Its Message-ID, for threading.
+    pub in_reply_to: Option<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The answer environment of this message.
+    pub fn env(&self) -> Env<'a> {
+        Env {
+            config: self.config,
+            templates: self.templates,
+            inbound_id: Some(self.inbound_id),
+            from: self.msg.from.as_ref(),
+            in_reply_to: self.msg.message_id.as_deref(),
+        }
+    }
+}
 
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
 /// Whether another answer to `rcpt` stays within the per-address and site-wide caps.
-async fn allowed(conn: &mut AnyConnection, ctx: &Ctx<'_>, rcpt: &str) -> Result<bool, ActionError> {
-    let cap = ctx.config.limits.answers_per_address_per_day;
+async fn allowed(conn: &mut AnyConnection, env: &Env<'_>, rcpt: &str) -> Result<bool, ActionError> {
+    let cap = env.config.limits.answers_per_address_per_day;
     let to_rcpt = outbound::count_to(&mut *conn, rcpt, store::now() - DAY).await?;
     if to_rcpt >= i64::from(cap) {
         tracing::warn!(
@@ -22,16 +51,16 @@ async fn allowed(conn: &mut AnyConnection, ctx: &Ctx<'_>, rcpt: &str) -> Result<
         );
         return Ok(false);
     }
-    site_allows(conn, ctx, rcpt).await
+    site_allows(conn, env, rcpt).await
 }
 
 /// Whether the site-wide hourly cap allows another answer.
 async fn site_allows(
     conn: &mut AnyConnection,
-    ctx: &Ctx<'_>,
+    env: &Env<'_>,
     rcpt: &str,
 ) -> Result<bool, ActionError> {
-    let cap = ctx.config.limits.answers_per_hour;
+    let cap = env.config.limits.answers_per_hour;
     let site = outbound::count_since(conn, store::now() - HOUR).await?;
     if site >= i64::from(cap) {
         tracing::warn!(
@@ -57,7 +86,28 @@ pub async fn send(
     // A welcome or goodbye follows a reply carrying a valid token, which only the
     // address's owner can send: it cannot be aimed at anyone, so no cap applies.
     let capped = !matches!(kind, Kind::Welcome | Kind::Goodbye);
-    if capped && !allowed(&mut *conn, ctx, rcpt).await? {
+    if capped
+        && ctx.msg.from.as_ref().is_some_and(|f| f.address == rcpt)
+        && let Some(why) = crate::rules::auth::forged(ctx.msg, ctx.config)
+    {
+        tracing::warn!(rcpt, %why, "answer dropped: the request's From is forged");
+        return Ok(false);
+    }
+    notice(conn, &ctx.env(), kind, list, rcpt, action, capped).await
+}
+
+/// Queue a notice about `list` to `rcpt`, with a fresh token for `action` if given,
+/// within the caps when `capped`. Returns false when a cap dropped it.
+pub async fn notice(
+    conn: &mut AnyConnection,
+    env: &Env<'_>,
+    kind: Kind,
+    list: &List,
+    rcpt: &str,
+    action: Option<tokens::Action>,
+    capped: bool,
+) -> Result<bool, ActionError> {
+    if capped && !allowed(&mut *conn, env, rcpt).await? {
         return Ok(false);
     }
     let pending = action.map(|action| tokens::Pending {
@@ -66,7 +116,7 @@ pub async fn send(
         action,
         post_id: None,
     });
-    queue(conn, ctx, kind, list, rcpt, pending, None).await?;
+    queue(conn, env, kind, list, rcpt, pending, None).await?;
     Ok(true)
 }
 
@@ -79,7 +129,8 @@ pub async fn notify_moderator(
     moderator: &str,
     held: &Held<'_>,
 ) -> Result<bool, ActionError> {
-    if !site_allows(&mut *conn, ctx, moderator).await? {
+    let env = ctx.env();
+    if !site_allows(&mut *conn, &env, moderator).await? {
         return Ok(false);
     }
     let pending = tokens::Pending {
@@ -90,7 +141,7 @@ pub async fn notify_moderator(
     };
     queue(
         conn,
-        ctx,
+        &env,
         Kind::Moderate,
         list,
         moderator,
@@ -104,29 +155,29 @@ pub async fn notify_moderator(
 /// Store the token (if any), build the mail and queue it.
 async fn queue(
     conn: &mut AnyConnection,
-    ctx: &Ctx<'_>,
+    env: &Env<'_>,
     kind: Kind,
     list: &List,
     rcpt: &str,
     pending: Option<tokens::Pending>,
     held: Option<&Held<'_>>,
 ) -> Result<(), ActionError> {
-    let ttl = i64::from(ctx.config.site.token_ttl_hours) * HOUR;
+    let ttl = i64::from(env.config.site.token_ttl_hours) * HOUR;
     let token = match pending {
         Some(pending) => {
             let (token, hash) = crate::token::generate();
-            tokens::insert(&mut *conn, &hash, &pending, Some(ctx.inbound_id), ttl).await?;
+            tokens::insert(&mut *conn, &hash, &pending, env.inbound_id, ttl).await?;
             Some(token)
         }
         None => None,
     };
-    let from = ctx.msg.from.as_ref();
-    let to_name = from
+    let to_name = env
+        .from
         .filter(|p| p.address == rcpt)
         .and_then(|p| p.name.as_deref());
     let raw = compose::build(
-        ctx.config,
-        ctx.templates,
+        env.config,
+        env.templates,
         &Answer {
             kind,
             list,
@@ -134,7 +185,7 @@ async fn queue(
             to_name,
             token: token.as_deref(),
             expires_at: store::now() + ttl,
-            in_reply_to: ctx.msg.message_id.as_deref(),
+            in_reply_to: env.in_reply_to,
             held,
         },
     )?;
@@ -143,8 +194,8 @@ async fn queue(
         &outbound::NewMail {
             kind: kind.name(),
             list_id: Some(list.id()),
-            inbound_id: Some(ctx.inbound_id),
-            mail_from: ctx.config.site.noreply.get_ref(),
+            inbound_id: env.inbound_id,
+            mail_from: env.config.site.noreply.get_ref(),
             rcpt,
             raw: &raw,
         },

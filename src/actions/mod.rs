@@ -3,7 +3,10 @@
 //! send mail themselves.
 
 mod answer;
+mod bounce;
+mod complaint;
 mod confirm;
+pub mod disabled;
 pub mod post;
 mod register;
 pub mod sync;
@@ -62,7 +65,13 @@ pub async fn handle(
         Class::Unsubscribe { lists } => unsubscribe::handle(conn, ctx, lists).await,
         Class::ListUnsubscribe { list, tag } => unsubscribe::one_click(conn, ctx, list, tag).await,
         Class::Post { lists } => post::handle(conn, ctx, lists).await,
-        Class::Invalid | Class::Loop | Class::AutoReply | Class::Bounce | Class::Unknown => {
+        Class::Bounce { report, verp } => {
+            bounce::handle(conn, ctx, report.as_ref(), verp.as_ref()).await
+        }
+        Class::Complaint { report, verp } => {
+            complaint::handle(conn, ctx, report, verp.as_ref()).await
+        }
+        Class::Invalid | Class::Loop | Class::AutoReply | Class::Unknown => {
             Ok(Disposition::Ignored)
         }
     }

@@ -16,6 +16,11 @@ pub async fn handle(
     let Some(from) = &ctx.msg.from else {
         return Ok(Disposition::Ignored);
     };
+    // A forged From would aim the confirmation at a victim: answer nothing.
+    if let Some(why) = crate::rules::auth::forged(ctx.msg, ctx.config) {
+        tracing::warn!(address = %from.address, %why, "registration with a forged From: no answer");
+        return Ok(Disposition::Ignored);
+    }
     let actor = ctx.actor();
     for id in lists {
         let Some(list) = ctx.config.list(id) else {

@@ -312,6 +312,8 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
 
+    check_bounces(&mut c, &config.bounces);
+
     let templates = config.templates_dir();
     if !templates.is_dir() {
         let message = format!("template directory {} does not exist", templates.display());
@@ -325,6 +327,33 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
     c.errors
+}
+
+fn check_bounces(c: &mut Checker, b: &crate::config::Bounces) {
+    for (name, value) in [
+        ("hard_weight", &b.hard_weight),
+        ("soft_weight", &b.soft_weight),
+        ("half_life_days", &b.half_life_days),
+        ("notice_interval_days", &b.notice_interval_days),
+        ("remove_after_days", &b.remove_after_days),
+    ] {
+        let v = *value.get_ref();
+        if !v.is_finite() || v < 0.0 {
+            c.error(
+                value.span(),
+                format!("{name} = {v} is not a number of zero or more"),
+                "write a non-negative number",
+            );
+        }
+    }
+    let t = *b.threshold.get_ref();
+    if !t.is_finite() || t <= 0.0 {
+        c.error(
+            b.threshold.span(),
+            format!("threshold = {t} would disable members who never bounced"),
+            "write a positive score, e.g. 3 (three hard bounces on three days)",
+        );
+    }
 }
 
 /// Whether list `from` includes list `to`, directly or through other lists.

@@ -21,6 +21,9 @@ pub struct Config {
     /// Caps that keep an open registration address from becoming a spam cannon.
     #[serde(default)]
     pub limits: Limits,
+    /// What bounces do to membership.
+    #[serde(default)]
+    pub bounces: Bounces,
     /// How outgoing mail leaves the system.
     pub delivery: Delivery,
     /// DKIM signing of outgoing mail; unsigned when absent.
@@ -134,6 +137,70 @@ impl Default for Limits {
             max_message_bytes: default_max_message_bytes(),
         }
     }
+}
+
+/// `[bounces]`: a score per member per list. Each bounce adds its weight to the score,
+/// which halves every `half_life_days`, and counts at most once a day (a harder bounce on
+/// the same day adds the difference). At `threshold` delivery is disabled and the member
+/// is sent a notice (reply to resume); `notices` are sent `notice_interval_days` apart,
+/// and a member still disabled `remove_after_days` after disabling is removed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounces {
+    /// Weight of a permanent failure (5.x.x). Default: 1.
+    #[serde(default = "one")]
+    pub hard_weight: Spanned<f64>,
+    /// Weight of a temporary failure reported as final (4.x.x, over quota). Default: 0.5.
+    #[serde(default = "half")]
+    pub soft_weight: Spanned<f64>,
+    /// Days for a score to halve. Default: 7.
+    #[serde(default = "seven")]
+    pub half_life_days: Spanned<f64>,
+    /// Score at which delivery to the member is disabled. Default: 3.
+    #[serde(default = "three")]
+    pub threshold: Spanned<f64>,
+    /// Notices sent to a disabled member, the first when it is disabled. Default: 3.
+    #[serde(default = "three_notices")]
+    pub notices: u32,
+    /// Days between notices. Default: 7.
+    #[serde(default = "seven")]
+    pub notice_interval_days: Spanned<f64>,
+    /// Days after disabling at which a member who has not resumed is removed. Default: 21.
+    #[serde(default = "twenty_one")]
+    pub remove_after_days: Spanned<f64>,
+}
+
+impl Default for Bounces {
+    fn default() -> Self {
+        Bounces {
+            hard_weight: one(),
+            soft_weight: half(),
+            half_life_days: seven(),
+            threshold: three(),
+            notices: three_notices(),
+            notice_interval_days: seven(),
+            remove_after_days: twenty_one(),
+        }
+    }
+}
+
+fn one() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
+}
+fn half() -> Spanned<f64> {
+    Spanned::new(0..0, 0.5)
+}
+fn three() -> Spanned<f64> {
+    Spanned::new(0..0, 3.0)
+}
+fn seven() -> Spanned<f64> {
+    Spanned::new(0..0, 7.0)
+}
+fn twenty_one() -> Spanned<f64> {
+    Spanned::new(0..0, 21.0)
+}
+fn three_notices() -> u32 {
+    3
 }
 
 /// `[delivery]`: the outbound transport.

@@ -1,10 +1,12 @@
 //! The system's own answers (confirmations, welcomes, notices): one recipient each,
-//! DKIM-signed as they leave.
+//! DKIM-signed as they leave, each with its own VERP return path `norply+a<id>-<code>@`.
 
 use super::{Envelope, Pass, SendError, Sink, backoff};
+use crate::address;
 use crate::config::Config;
 use crate::handlers;
-use crate::store::{self, Store, StoreError, outbound};
+use crate::store::{self, Store, StoreError, outbound, settings};
+use crate::verp::Verp;
 use futures::StreamExt;
 
 /// Rows claimed per round.
@@ -16,6 +18,8 @@ pub async fn deliver_answers(
     store: &Store,
     sink: &Sink,
 ) -> Result<Pass, StoreError> {
+    let secret = settings::secret(&mut *store.pool().acquire().await?).await?;
+    let noreply = config.site.noreply.get_ref();
     let mut pass = Pass::default();
     loop {
         let due = outbound::due(store.pool(), BATCH).await?;
@@ -23,21 +27,29 @@ pub async fn deliver_answers(
             return Ok(pass);
         }
         let results: Vec<_> = futures::stream::iter(due)
-            .map(|m| async move {
-                let to = [m.rcpt.as_str()];
-                let r = match handlers::sign_message(config, &m.raw) {
-                    Ok(raw) => {
-                        let envelope = Envelope {
-                            from: &m.mail_from,
-                            to: &to,
-                            raw: &raw,
-                            name: format!("{:010}", m.id),
-                        };
-                        sink.send(&envelope).await
-                    }
-                    Err(e) => Err(SendError::permanent(e.to_string())),
+            .map(|m| {
+                // The row's sender with its own VERP tag: a bounce names the answer.
+                let from = if address::same(&m.mail_from, noreply) {
+                    Verp::Answer(m.id).address(noreply, &secret)
+                } else {
+                    m.mail_from.clone()
                 };
-                (m, r)
+                async move {
+                    let to = [m.rcpt.as_str()];
+                    let r = match handlers::sign_message(config, &m.raw) {
+                        Ok(raw) => {
+                            let envelope = Envelope {
+                                from: &from,
+                                to: &to,
+                                raw: &raw,
+                                name: format!("{:010}", m.id),
+                            };
+                            sink.send(&envelope).await
+                        }
+                        Err(e) => Err(SendError::permanent(e.to_string())),
+                    };
+                    (m, r)
+                }
             })
             .buffer_unordered(sink.concurrency())
             .collect()

@@ -1,7 +1,7 @@
 //! Accepted posts to their recipients. The queue is paged along its index (memory stays flat
 //! however many recipients wait); each post is prepared once per list (headers, prefix,
 //! footer), then either personalised (one message per recipient with its own
-//! unsubscribe address and a VERP return path `norply+b<delivery id>@`, so a bounce
+//! unsubscribe address and a VERP return path `norply+b<delivery id>-<code>@`, so a bounce
 //! names its member) or batched (one copy for up to `max_recipients` recipients).
 
 use super::{Envelope, Pass, SendError, Sink, backoff};
@@ -9,6 +9,7 @@ use crate::config::{Config, Mode};
 use crate::handlers::{self, ListCopy, Personal};
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts, settings};
+use crate::verp::Verp;
 use crate::{address, unsubscribe};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -53,7 +54,7 @@ pub async fn deliver_posts(
         }
         let outcomes = match config.delivery.mode {
             Mode::Personalised => personalised(config, sink, &secret, &copies, due).await,
-            Mode::Batch => batched(config, sink, &copies, due).await,
+            Mode::Batch => batched(config, sink, &secret, &copies, due).await,
         };
         for (_, o) in &outcomes {
             match o {
@@ -156,7 +157,7 @@ async fn personalised(
                     );
                 }
             };
-            let from = address::with_tag(noreply, &format!("b{}", d.id));
+            let from = Verp::Delivery(d.id).address(noreply, secret);
             let to = [d.rcpt.as_str()];
             let envelope = Envelope {
                 from: &from,
@@ -175,6 +176,7 @@ async fn personalised(
 async fn batched(
     config: &Config,
     sink: &Sink,
+    secret: &str,
     copies: &Copies,
     due: Vec<Due>,
 ) -> Vec<(i64, Outcome)> {
@@ -226,7 +228,7 @@ async fn batched(
                         .collect();
                 }
             };
-            let from = address::with_tag(noreply, &format!("p{}", first.post_id));
+            let from = Verp::Post(first.post_id).address(noreply, secret);
             let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
             let name = |id: i64| format!("p{}-{id:010}", first.post_id);
             let all = Envelope {

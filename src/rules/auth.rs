@@ -101,6 +101,32 @@ pub fn check(msg: &Inbound, config: &Config) -> Authentication {
     Authentication::fail(reason)
 }
 
+/// Why the From address is forged, if the topmost trusted `Authentication-Results` says
+/// so: DMARC fails for the From domain. Mail without such a verdict is not forged, only
+/// unauthenticated.
+pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
+    let from = msg.from.as_ref()?;
+    let (_, from_domain) = from.address.rsplit_once('@')?;
+    let from_domain = normalize_domain(from_domain);
+    let trusted: Vec<String> = config
+        .site
+        .authserv_ids
+        .iter()
+        .map(|id| normalize_domain(id))
+        .collect();
+    let h = msg
+        .header("authentication-results")
+        .filter_map(parse)
+        .find(|h| trusted.contains(&normalize_domain(&h.authserv_id)))?;
+    h.of("dmarc")
+        .find(|r| {
+            r.result == "fail"
+                && r.prop("header.from")
+                    .is_none_or(|d| domain_of(d) == from_domain)
+        })
+        .map(|_| format!("dmarc=fail for {from_domain} ({})", h.authserv_id))
+}
+
 /// Whether two domains align under relaxed DMARC alignment: the same organizational
 /// domain (registrable domain by the Public Suffix List). A domain that is itself a public
 /// suffix is its own organizational domain.

@@ -3,7 +3,7 @@
 //! transaction per batch, so the queue moves at the speed of the relays, not of fsync.
 
 use super::{StoreError, now};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 /// A recipient due for an attempt.
 #[derive(Debug, Clone)]
@@ -266,4 +266,29 @@ pub async fn waiting(pool: &AnyPool) -> Result<i64, StoreError> {
         .fetch_one(pool)
         .await?;
     Ok(row.get(0))
+}
+/// The list and recipient of a delivery: `(post_id, list_id, rcpt)`.
+pub async fn recipient(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(i64, String, String)>, StoreError> {
+    let row = sqlx::query("SELECT post_id, list_id, rcpt FROM deliveries WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// The list `rcpt` received post `post_id` through, if the post was sent to them.
+pub async fn list_of(
+    conn: &mut AnyConnection,
+    post_id: i64,
+    rcpt: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT list_id FROM deliveries WHERE post_id = $1 AND rcpt = $2")
+        .bind(post_id)
+        .bind(rcpt)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }

@@ -272,9 +272,15 @@ async fn update_member(
 ) -> Result<(), StoreError> {
     let confirmed_at = (change.status == Status::Confirmed).then_some(t);
     sqlx::query(
+        // Disabling starts the notice clock; any other status clears the bounce record.
         "UPDATE members SET status = $1, updated_at = $2,
              confirmed_at = COALESCE($3, confirmed_at),
-             display_name = COALESCE(display_name, $4), source = $5
+             display_name = COALESCE(display_name, $4), source = $5,
+             bounce_score = CASE WHEN $1 = 'disabled' THEN bounce_score ELSE 0 END,
+             bounce_weight = CASE WHEN $1 = 'disabled' THEN bounce_weight ELSE 0 END,
+             bounce_at = CASE WHEN $1 = 'disabled' THEN bounce_at ELSE NULL END,
+             disabled_at = CASE WHEN $1 = 'disabled' THEN $2 ELSE NULL END,
+             notices_sent = 0, notice_at = NULL
          WHERE list_id = $6 AND address = $7",
     )
     .bind(change.status.as_str())

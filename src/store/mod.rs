@@ -3,6 +3,7 @@
 //! in the dialect both accept (`$1` parameters, `RETURNING`, Unix-second integers).
 
 pub mod audit;
+pub mod bounces;
 pub mod deliveries;
 pub mod inbound;
 pub mod members;

@@ -131,3 +131,14 @@ pub async fn mark_failed(pool: &AnyPool, id: i64, error: &str) -> Result<(), Sto
         .await?;
     Ok(())
 }
+/// What an answer was: `(kind, list_id, rcpt)`.
+pub async fn describe(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(String, Option<String>, String)>, StoreError> {
+    let row = sqlx::query("SELECT kind, list_id, rcpt FROM outbound WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+}
