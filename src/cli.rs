@@ -113,6 +113,16 @@ pub enum MembersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One member: status, bounce score, every bounce or complaint, every change.
+    Show {
+        /// List id.
+        list: String,
+        /// The address.
+        address: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a confirmed member.
     Add {
         /// List id.
@@ -371,6 +381,14 @@ async fn members_command(path: &Path, cmd: MembersCommand) -> Result<()> {
             }
             return Ok(());
         }
+        MembersCommand::Show {
+            list,
+            address,
+            json,
+        } => {
+            known_list(&config, &list)?;
+            return show_member(&store, &list, &address::normalize(&address), json).await;
+        }
         MembersCommand::Import { list, file } => {
             known_list(&config, &list)?;
             let (added, skipped) = import(&store, &list, &file, &operator).await?;
@@ -542,6 +560,20 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
                 out!("lists:      {}", lists.join(", "));
                 out!("sender:     {}", serde_json::to_string(&authentication)?);
             }
+            classify::Class::Bounce { report, verp } => {
+                if let Some(v) = verp {
+                    out!("verp:       {}", serde_json::to_string(v)?);
+                }
+                if let Some(report) = report {
+                    print_report(report)?;
+                }
+            }
+            classify::Class::Complaint { report, verp } => {
+                if let Some(v) = verp {
+                    out!("verp:       {}", serde_json::to_string(v)?);
+                }
+                print_report(report)?;
+            }
             _ => {}
         }
         out!(
@@ -550,6 +582,82 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
         );
         out!("recipients: {}", msg.recipients.join(", "));
         out!("subject:    {}", msg.subject);
+    }
+    Ok(())
+}
+
+/// `members show`.
+async fn show_member(store: &Store, list: &str, address: &str, json: bool) -> Result<()> {
+    let member = members::get(&mut *store.pool().acquire().await?, list, address).await?;
+    let score = crate::store::bounces::score(store.pool(), list, address).await?;
+    let events = crate::store::bounces::of_member(store.pool(), list, address).await?;
+    let history = crate::store::audit::history(store.pool(), list, Some(address)).await?;
+    if json {
+        let out = serde_json::json!({
+            "member": member,
+            "bounce_score": score,
+            "bounces": events,
+            "history": history,
+        });
+        out!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let Some(m) = member else {
+        bail!("{address} has never been a member of {list}");
+    };
+    out!(
+        "{} on {}: {} (source {})",
+        m.address,
+        m.list_id,
+        m.status,
+        m.source
+    );
+    out!("bounce score: {:.2}", score.unwrap_or(0.0));
+    for e in events.iter().rev() {
+        out!(
+            "bounce  {} {} {} {}: {}",
+            e.at,
+            e.kind,
+            e.status.as_deref().unwrap_or("-"),
+            e.verp.as_deref().unwrap_or("-"),
+            e.effect
+        );
+    }
+    for h in &history {
+        out!(
+            "change  {} {} {} -> {} by {}: {}",
+            h.at,
+            h.action,
+            h.old_status.as_deref().unwrap_or("-"),
+            h.new_status.as_deref().unwrap_or("-"),
+            h.actor,
+            h.reason
+        );
+    }
+    Ok(())
+}
+
+/// A report's format and every recipient it names, one line each.
+fn print_report(report: &crate::bounce::Report) -> Result<()> {
+    out!("format:     {} ({:?})", report.format, report.kind);
+    for r in &report.recipients {
+        out!(
+            "address:    {} {} {}{}",
+            r.address,
+            if r.permanent {
+                "permanent"
+            } else {
+                "temporary"
+            },
+            r.status.as_deref().unwrap_or("-"),
+            r.diagnostic
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(rp) = &report.original.return_path {
+        out!("original:   return path {rp}");
     }
     Ok(())
 }

@@ -74,27 +74,6 @@ fn post(from: &str, to: &str, id: &str, auth: &str) -> String {
     )
 }
 
-async fn add(site: &Site, list: &str, address: &str) {
-    use nhomthu::store::members::{self, Change};
-    let mut conn = site.rt.store.pool().acquire().await.unwrap();
-    members::apply(
-        &mut conn,
-        &Change {
-            list_id: list,
-            address,
-            display_name: None,
-            status: Status::Confirmed,
-            source: "operator",
-            action: "add",
-            actor: "test",
-            inbound_id: None,
-            reason: "test",
-        },
-    )
-    .await
-    .unwrap();
-}
-
 async fn all_posts(site: &Site) -> Vec<posts::Post> {
     posts::list(site.rt.store.pool(), None, 100).await.unwrap()
 }
@@ -110,11 +89,11 @@ async fn queued(site: &Site, post: i64) -> i64 {
 }
 
 async fn members_of(site: &Site) {
-    add(site, "thpt", "a@school.test").await;
-    add(site, "thcs", "b@school.test").await;
-    add(site, "thpt", "c@school.test").await;
-    add(site, "thcs", "c@school.test").await;
-    add(site, "gopy", "d@school.test").await;
+    site.add("thpt", "a@school.test").await;
+    site.add("thcs", "b@school.test").await;
+    site.add("thpt", "c@school.test").await;
+    site.add("thcs", "c@school.test").await;
+    site.add("gopy", "d@school.test").await;
 }
 
 #[tokio::test]

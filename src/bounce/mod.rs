@@ -2,9 +2,30 @@
 //! (RFC 3464 and the non-standard formats of the common MTAs), delay warnings and
 //! complaint (abuse) reports (ARF, RFC 5965). Pure: [`read`] looks at a parsed message and
 //! says what it reports, or `None` when it is not such a report.
+//!
+//! - `arf`: complaint reports (message/feedback-report);
+//! - `dsn`: RFC 3464 notifications (message/delivery-status), preferred when present;
+//! - `formats`: plain-text bounces of Postfix, qmail, Yahoo, Exim, Sendmail, Exchange,
+//!   Gmail, GroupWise and Domino, read only from machine-made mail (`machine`), with the
+//!   line layouts they share in `lines`;
+//! - `original`: what a report shows of the returned message;
+//! - `status`: status codes, permanence, diagnostics; `fields`: `Name: value` blocks.
 
-use mail_parser::Message;
+mod arf;
+mod dsn;
+mod fields;
+mod formats;
+mod lines;
+mod machine;
+mod original;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use mail_parser::{HeaderValue, Message, MessagePart, MimeHeaders, PartType};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 /// What a report says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +91,186 @@ pub struct Report {
 }
 
 /// The report `msg` is, if it is one.
-pub fn read(_msg: &Message<'_>) -> Option<Report> {
+///
+/// Runs on every inbound message, hostile ones included: it never panics, looks at a
+/// bounded amount of text, and answers `None` unless the message is plainly machine-made
+/// (a multipart/report, or a mailer's own words from a mailer's address).
+pub fn read(msg: &Message<'_>) -> Option<Report> {
+    for reader in [arf::read, dsn::read, formats::read] {
+        match reader(msg) {
+            Outcome::NotMine => continue,
+            Outcome::Nothing => return None,
+            Outcome::Found(report) => return Some(report),
+        }
+    }
     None
+}
+
+/// What one reader makes of a message.
+enum Outcome {
+    /// Not the kind of report this reader knows: ask the next one.
+    NotMine,
+    /// This reader's kind, but it reports nothing to act on (a success notice, a
+    /// not-spam report): no other reader should guess.
+    Nothing,
+    /// A report.
+    Found(Report),
+}
+
+/// Texts are read up to this many bytes.
+const MAX_TEXT: usize = 256 * 1024;
+/// A report names at most this many recipients.
+const MAX_RECIPIENTS: usize = 1000;
+
+/// `s` cut to at most `max` bytes, on a char boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// An address as reports give it (`<a@b>`, `'a@b'`, `a@b.`), normalised: lowercase, no
+/// brackets or quotes. `None` unless it looks like `local@domain`.
+fn normalize_address(raw: &str) -> Option<String> {
+    let a = raw
+        .trim()
+        .trim_start_matches(['<', '\'', '"', '('])
+        .trim_end_matches(['>', '\'', '"', ')', '.', ',', ';', ':'])
+        .trim();
+    let a = a.strip_prefix("mailto:").unwrap_or(a);
+    let (local, domain) = a.rsplit_once('@')?;
+    let ok = !local.is_empty()
+        && !domain.is_empty()
+        && a.len() <= 254
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !local.contains('@');
+    ok.then(|| a.to_lowercase())
+}
+
+/// Whether `address` is a mail system's own (mailer-daemon, postmaster), which a report
+/// names as its sender, never as a failed recipient.
+fn is_system_address(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("");
+    let local = local.split('+').next().unwrap_or(local);
+    matches!(
+        local,
+        "mailer-daemon" | "mailerdaemon" | "mail-daemon" | "postmaster"
+    )
+}
+
+/// The lowercase `type/subtype` of `part`, when it declares one.
+fn content_type(part: &MessagePart<'_>) -> Option<(String, String)> {
+    let ct = part.content_type()?;
+    Some((
+        ct.ctype().to_ascii_lowercase(),
+        ct.subtype().unwrap_or("").to_ascii_lowercase(),
+    ))
+}
+
+/// Whether `part` is `message/<one of subtypes>`.
+fn is_message_part(part: &MessagePart<'_>, subtypes: &[&str]) -> bool {
+    content_type(part).is_some_and(|(t, s)| t == "message" && subtypes.contains(&s.as_str()))
+}
+
+/// The content of `part` as text, whatever mail-parser made of it, capped.
+fn part_text<'a>(part: &'a MessagePart<'_>) -> Option<Cow<'a, str>> {
+    let text = match &part.body {
+        PartType::Text(t) | PartType::Html(t) => Cow::Borrowed(t.as_ref()),
+        PartType::Binary(b) | PartType::InlineBinary(b) => {
+            String::from_utf8_lossy(b.get(..MAX_TEXT.min(b.len())).unwrap_or(&[]))
+        }
+        PartType::Message(m) => String::from_utf8_lossy(
+            m.raw_message
+                .get(..MAX_TEXT.min(m.raw_message.len()))
+                .unwrap_or(&[]),
+        ),
+        PartType::Multipart(_) => return None,
+    };
+    Some(match text {
+        Cow::Borrowed(t) => Cow::Borrowed(cut(t, MAX_TEXT)),
+        Cow::Owned(t) => Cow::Owned(cut(&t, MAX_TEXT).to_string()),
+    })
+}
+
+/// The readable text of `msg` itself (its text parts, HTML made text), not of the
+/// messages it carries; capped.
+fn body_text(msg: &Message<'_>) -> String {
+    let mut body = String::new();
+    for i in 0..msg.text_body.len() {
+        if body.len() >= MAX_TEXT {
+            break;
+        }
+        if let Some(t) = msg.body_text(i) {
+            body.push_str(cut(&t, MAX_TEXT - body.len()));
+            body.push('\n');
+        }
+    }
+    body
+}
+
+/// The headers of the message itself.
+fn root_headers<'a>(msg: &'a Message<'_>) -> &'a [mail_parser::Header<'a>] {
+    msg.parts.first().map_or(&[], |p| p.headers.as_slice())
+}
+
+/// The first text value of header `name` of the message itself.
+fn header_text<'a>(msg: &'a Message<'_>, name: &str) -> Option<&'a str> {
+    root_headers(msg)
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(name))
+        .find_map(|h| match h.value() {
+            HeaderValue::Text(t) => Some(t.as_ref()),
+            HeaderValue::TextList(l) => l.first().map(|t| t.as_ref()),
+            _ => None,
+        })
+}
+
+/// Whether the message itself has header `name`, even empty.
+fn has_header(msg: &Message<'_>, name: &str) -> bool {
+    root_headers(msg)
+        .iter()
+        .any(|h| h.name().eq_ignore_ascii_case(name))
+}
+
+/// Every address in header `name` of the message itself, normalised.
+fn header_addresses(msg: &Message<'_>, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in root_headers(msg)
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(name))
+    {
+        match h.value() {
+            HeaderValue::Address(a) => out.extend(
+                a.iter()
+                    .filter_map(|a| a.address.as_deref())
+                    .filter_map(normalize_address),
+            ),
+            HeaderValue::Text(t) => out.extend(normalize_address(t)),
+            HeaderValue::TextList(l) => out.extend(l.iter().filter_map(|t| normalize_address(t))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The recipients of a report as they are found: in order, each address once.
+#[derive(Default)]
+struct Recipients {
+    list: Vec<Recipient>,
+    seen: HashSet<String>,
+}
+
+impl Recipients {
+    /// Add `r` unless its address is there already or the list is full.
+    fn push(&mut self, r: Recipient) {
+        if self.list.len() < MAX_RECIPIENTS && self.seen.insert(r.address.clone()) {
+            self.list.push(r);
+        }
+    }
 }

@@ -53,7 +53,8 @@ pub async fn record(conn: &mut AnyConnection, e: &Event) -> Result<(), StoreErro
     Ok(())
 }
 
-/// The events of one member, newest first.
+/// The events of one member, newest first, with the reports naming the address that
+/// could not be tied to any list.
 pub async fn of_member(
     pool: &AnyPool,
     list_id: &str,
@@ -61,7 +62,7 @@ pub async fn of_member(
 ) -> Result<Vec<Event>, StoreError> {
     let rows = sqlx::query(
         "SELECT at, inbound_id, kind, verp, list_id, address, permanent, status, diagnostic, effect
-         FROM bounces WHERE list_id = $1 AND address = $2 ORDER BY id DESC",
+         FROM bounces WHERE (list_id = $1 OR list_id IS NULL) AND address = $2 ORDER BY id DESC",
     )
     .bind(list_id)
     .bind(address)
@@ -82,6 +83,20 @@ pub async fn of_member(
             effect: r.get(9),
         })
         .collect())
+}
+
+/// A member's score as stored (decay is applied when the next bounce counts).
+pub async fn score(
+    pool: &AnyPool,
+    list_id: &str,
+    address: &str,
+) -> Result<Option<f64>, StoreError> {
+    let row = sqlx::query("SELECT bounce_score FROM members WHERE list_id = $1 AND address = $2")
+        .bind(list_id)
+        .bind(address)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// A member's score after a bounce of `weight` at `now`, from the stored `score` last

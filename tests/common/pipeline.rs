@@ -102,4 +102,25 @@ impl Site {
             .unwrap()
             .map(|m| m.status)
     }
+
+    /// Add a confirmed member, as an operator would.
+    pub async fn add(&self, list: &str, address: &str) {
+        let mut conn = self.rt.store.pool().acquire().await.unwrap();
+        members::apply(
+            &mut conn,
+            &members::Change {
+                list_id: list,
+                address,
+                display_name: None,
+                status: Status::Confirmed,
+                source: "operator",
+                action: "add",
+                actor: "test",
+                inbound_id: None,
+                reason: "test",
+            },
+        )
+        .await
+        .unwrap();
+    }
 }
