@@ -36,14 +36,6 @@ fn site(dir: &Path, m: &Ministry, smtp: u16) -> PathBuf {
 
 /// The same site sending posts in `mode`, with `relay` lines added to its relay.
 fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str, relay: &str) -> PathBuf {
-    let ca = stack_dir().join("tls/ca.pem");
-    let imap = port("MAILSTACK_IMAP_PORT", 1143);
-    let mailbox = |name: &str, address: &str| {
-        format!(
-            "[[mailbox]]\nname = \"{name}\"\naddresses = [\"{address}\"]\n[mailbox.imap]\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"starttls\"\nuser = \"{address}\"\npassword_env = \"{PASSWORD_ENV}\"\nca_file = \"{}\"\npoll_seconds = 600\n",
-            ca.display()
-        )
-    };
     let list = |id: &str| {
         format!(
             "[[list]]\nid = \"{id}\"\naddress = \"{}\"\nname = \"Trường {id}\"\nposters = [\"{}\"]\nmoderators = [\"{}\"]\nfooter = \"Nhóm thư {id} của Bộ GD&ĐT.\"\n",
@@ -55,9 +47,9 @@ fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str, relay: &str) ->
     let text = format!(
         "[site]\ndomain = \"moet.test\"\nname = \"Bộ GD&ĐT\"\nnoreply = \"{noreply}\"\ndatabase = \"sqlite://{db}\"\ntemplates = \"{templates}\"\nauthserv_ids = [\"mx.moet.test\"]\n\n\
          [delivery]\ntransport = \"smtp\"\nretry_seconds = 1\nmode = \"{mode}\"\n\n[[delivery.relay]]\nname = \"postfix\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n{relay}\n\n{}{}{}{}{}",
-        mailbox("thpt", &m.alias("thpt")),
-        mailbox("thcs", &m.alias("thcs")),
-        mailbox("norply", &m.p.noreply()),
+        imap_mailbox("thpt", &m.alias("thpt")),
+        imap_mailbox("thcs", &m.alias("thcs")),
+        imap_mailbox("norply", &m.p.noreply()),
         list("thpt"),
         list("thcs"),
         noreply = m.p.noreply(),

@@ -90,6 +90,15 @@ pub fn nhomthu(config: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A `[[mailbox]]` of the configuration reading `address`'s Dovecot inbox over STARTTLS.
+pub fn imap_mailbox(name: &str, address: &str) -> String {
+    format!(
+        "[[mailbox]]\nname = \"{name}\"\naddresses = [\"{address}\"]\n[mailbox.imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"starttls\"\nuser = \"{address}\"\npassword_env = \"{PASSWORD_ENV}\"\nca_file = \"{}\"\npoll_seconds = 600\n",
+        port("MAILSTACK_IMAP_PORT", 1143),
+        stack_dir().join("tls/ca.pem").display()
+    )
+}
+
 /// Send a raw message through Postfix, as the teacher's mail client would.
 pub fn send(from: &str, to: &str, raw: &str) {
     let smtp = SmtpTransport::builder_dangerous("127.0.0.1")
