@@ -309,3 +309,15 @@ fn a_written_template_directory_that_is_missing_is_pointed_at() {
     assert_eq!(errors.len(), 1, "{}", render(&errors));
     assert_at(&errors[0], &path, 3, 13, "template directory");
 }
+
+#[test]
+fn bounce_thresholds_must_make_sense() {
+    let text = VALID.replace(
+        "[delivery]",
+        "[bounces]\nthreshold = 0\nhalf_life_days = -1\n\n[delivery]",
+    );
+    let (path, errors) = errors(&text);
+    assert_eq!(errors.len(), 2, "{}", render(&errors));
+    assert_at(&errors[0], &path, 8, 18, "half_life_days = -1");
+    assert_at(&errors[1], &path, 7, 13, "threshold = 0");
+}
