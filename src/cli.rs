@@ -254,16 +254,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 if json {
                     out!("{}", serde_json::to_string(&e)?);
                 } else {
-                    out!(
-                        "{} {} {} {} -> {} by {}: {}",
-                        jiff::Timestamp::from_second(e.at).unwrap_or_default(),
-                        e.address,
-                        e.action,
-                        e.old_status.as_deref().unwrap_or("-"),
-                        e.new_status.as_deref().unwrap_or("-"),
-                        e.actor,
-                        e.reason
-                    );
+                    out!("{}", change_line(&e));
                 }
             }
             Ok(())
@@ -616,7 +607,7 @@ async fn show_member(store: &Store, list: &str, address: &str, json: bool) -> Re
     for e in events.iter().rev() {
         out!(
             "bounce  {} {} {} {}: {}",
-            e.at,
+            jiff::Timestamp::from_second(e.at).unwrap_or_default(),
             e.kind,
             e.status.as_deref().unwrap_or("-"),
             e.verp.as_deref().unwrap_or("-"),
@@ -624,17 +615,23 @@ async fn show_member(store: &Store, list: &str, address: &str, json: bool) -> Re
         );
     }
     for h in &history {
-        out!(
-            "change  {} {} {} -> {} by {}: {}",
-            h.at,
-            h.action,
-            h.old_status.as_deref().unwrap_or("-"),
-            h.new_status.as_deref().unwrap_or("-"),
-            h.actor,
-            h.reason
-        );
+        out!("change  {}", change_line(h));
     }
     Ok(())
+}
+
+/// One audit entry as `nhomthu audit` prints it.
+fn change_line(e: &crate::store::audit::Entry) -> String {
+    format!(
+        "{} {} {} {} -> {} by {}: {}",
+        jiff::Timestamp::from_second(e.at).unwrap_or_default(),
+        e.address,
+        e.action,
+        e.old_status.as_deref().unwrap_or("-"),
+        e.new_status.as_deref().unwrap_or("-"),
+        e.actor,
+        e.reason
+    )
 }
 
 /// A report's format and every recipient it names, one line each.

@@ -64,13 +64,7 @@ pub fn check(msg: &Inbound, config: &Config) -> Authentication {
         return Authentication::fail(format!("the From address {} has no domain", from.address));
     };
     let from_domain = normalize_domain(from_domain);
-    let trusted: Vec<String> = config
-        .site
-        .authserv_ids
-        .iter()
-        .map(|id| normalize_domain(id))
-        .filter(|id| !id.is_empty())
-        .collect();
+    let trusted = trusted(config);
     if trusted.is_empty() {
         return Authentication::fail(
             "no trusted authserv-id is configured ([site] authserv_ids is empty)",
@@ -108,12 +102,7 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
     let from = msg.from.as_ref()?;
     let (_, from_domain) = from.address.rsplit_once('@')?;
     let from_domain = normalize_domain(from_domain);
-    let trusted: Vec<String> = config
-        .site
-        .authserv_ids
-        .iter()
-        .map(|id| normalize_domain(id))
-        .collect();
+    let trusted = trusted(config);
     let h = msg
         .header("authentication-results")
         .filter_map(parse)
@@ -125,6 +114,17 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
                     .is_none_or(|d| domain_of(d) == from_domain)
         })
         .map(|_| format!("dmarc=fail for {from_domain} ({})", h.authserv_id))
+}
+
+/// The configured authserv-ids, normalised.
+fn trusted(config: &Config) -> Vec<String> {
+    config
+        .site
+        .authserv_ids
+        .iter()
+        .map(|id| normalize_domain(id))
+        .filter(|id| !id.is_empty())
+        .collect()
 }
 
 /// Whether two domains align under relaxed DMARC alignment: the same organizational
