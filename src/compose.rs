@@ -6,8 +6,9 @@
 use crate::classify::LOOP_HEADER;
 use crate::config::{Config, List};
 use crate::templates::{Rendered, TemplateError, Templates};
+use crate::text::one_line;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, SinglePart};
 use minijinja::context;
 
 /// An answer could not be built.
@@ -144,6 +145,21 @@ pub fn build(
 ) -> Result<Vec<u8>, ComposeError> {
     let site = &config.site;
     let lang = a.list.language(site);
+    // Text from outside becomes one line: a line break in a display name or a held
+    // post's subject must not reach a header or split the rendered subject.
+    let to_name = a.to_name.map(one_line).filter(|n| !n.is_empty());
+    let held_lines = a
+        .held
+        .map(|h| (one_line(h.sender), one_line(h.subject), one_line(h.reason)));
+    let held = match (a.held, &held_lines) {
+        (Some(h), Some((sender, subject, reason))) => Some(Held {
+            post_id: h.post_id,
+            sender,
+            subject,
+            reason,
+        }),
+        _ => None,
+    };
     let registration = a
         .list
         .registration
@@ -164,14 +180,14 @@ pub fn build(
             audience => &a.list.audience,
             registration => registration,
             address => a.to,
-            name => a.to_name,
+            name => to_name,
             token => a.token,
             expires => format_time(a.expires_at),
-            held => a.held,
+            held => held,
         },
     )?;
     let noreply = site.noreply.get_ref();
-    let from = Mailbox::new(Some(site.noreply_name.clone()), noreply.parse()?);
+    let from = Mailbox::new(Some(one_line(&site.noreply_name)), noreply.parse()?);
     // A local part longer than 64 characters is invalid: then the plain address.
     let reply_to = match a.token {
         Some(token) if site.plus_address_tokens => crate::address::with_tag(noreply, token)
@@ -179,7 +195,7 @@ pub fn build(
             .or_else(|_| noreply.parse())?,
         _ => noreply.parse()?,
     };
-    let to = Mailbox::new(a.to_name.map(str::to_string), a.to.parse()?);
+    let to = Mailbox::new(to_name, a.to.parse()?);
     let (subject, message_id) = match a.token {
         Some(token) => (
             format!("{subject} [{token}]"),
@@ -202,7 +218,11 @@ pub fn build(
         let parent = format!("<{}>", parent.trim_matches(|c| c == '<' || c == '>'));
         builder = builder.in_reply_to(parent.clone()).references(parent);
     }
-    let message = builder.header(ContentType::TEXT_PLAIN).body(body)?;
+    let message = builder.singlepart(
+        SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(body),
+    )?;
     Ok(message.formatted())
 }
 

@@ -10,6 +10,8 @@ use crate::source::{Ack, Fetched};
 use crate::store::inbound::{self, Disposition, Record};
 use crate::store::{Store, StoreError};
 use crate::templates::Templates;
+use futures::FutureExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// What the pipeline needs, shared by every mailbox task.
 pub struct Runtime {
@@ -37,10 +39,27 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
         );
         return quarantine(rt, name, msg, None, &reason).await;
     }
-    let Some(parsed) = Inbound::parse(&msg.raw) else {
-        return quarantine(rt, name, msg, None, "unparseable: no header fields found").await;
+    // A panic in a library on hostile bytes is one more reason to quarantine, never a
+    // stopped mailbox.
+    let parsed = match catch_unwind(|| Inbound::parse(&msg.raw)) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            return quarantine(rt, name, msg, None, "unparseable: no header fields found").await;
+        }
+        Err(panic) => {
+            let reason = format!("the parser failed on this message: {}", panic_text(&panic));
+            return quarantine(rt, name, msg, None, &reason).await;
+        }
     };
-    let decision = classify::classify(&parsed, &rt.config, mailbox);
+    let decision = match catch_unwind(AssertUnwindSafe(|| {
+        classify::classify(&parsed, &rt.config, mailbox)
+    })) {
+        Ok(decision) => decision,
+        Err(panic) => {
+            let reason = format!("classification failed: {}", panic_text(&panic));
+            return quarantine(rt, name, msg, Some(&parsed), &reason).await;
+        }
+    };
     if decision.class == Class::Invalid {
         return quarantine(rt, name, msg, Some(&parsed), &decision.reason).await;
     }
@@ -73,7 +92,11 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
         tx.commit().await.map_err(StoreError::from)?;
         Ok::<_, actions::ActionError>(disposition)
     };
-    match attempt.await {
+    let outcome = AssertUnwindSafe(attempt)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(actions::ActionError::Panic(panic_text(&panic))));
+    match outcome {
         Ok(disposition) => {
             tracing::info!(
                 mailbox = name,
@@ -90,6 +113,15 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
             quarantine(rt, name, msg, Some(&parsed), &reason).await
         }
     }
+}
+
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 fn ack_for(disposition: Disposition) -> Ack {

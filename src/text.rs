@@ -62,6 +62,16 @@ pub fn has_phrase(text: &str, phrase: &str) -> bool {
     !phrase.is_empty() && text.windows(phrase.len()).any(|w| w == phrase.as_slice())
 }
 
+/// Text for a display name or a header line: control characters (CR, LF, NUL, …) become
+/// spaces, and the ends are trimmed.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,3 +283,40 @@ async fn a_failing_template_quarantines_the_message_and_changes_nothing() {
         assert!(q[0].reason.contains("confirm_subscribe"), "{}", q[0].reason);
     }
 }
+
+#[tokio::test]
+async fn hostile_names_and_bytes_that_break_libraries_stop_nothing() {
+    // Found by fuzzing: nested message/rfc822 parts on which mail-parser's own debug
+    // assertion fails. Whatever a library does with it, the mailbox goes on.
+    let breaks_the_parser = data_encoding::BASE64
+        .decode(b"MApDb250ZW50LVR5cGU6IG11bHRpcGFydC91cwoJYm91bmRhcnk9IjRkQjJrWTNGaDF6OXNXbi4xNzYzMzQxOTgyL21haWwuc2Nob29sLnRlc3QiCjgKCi0tNGRCMmtZM0ZoMXo5c1duLjE3NjMzNDE5ODIvbWFpbC5zY2hvb2wudGVzdGRlCkNvbnRlbnQtVHlwZTogbWVzc2FnZS9yZmM4MjIKCmtoMXoKQ29udGVudC1UeXBlOm1lc3NhZ2UvcmZjODIyCgp0ZT1kCgotLTRkQjJrWTNGaDF6OXNXbi4xNzYzMzQxOTgyL21haWwuc2Nob29sLnRlc3QtLQo=")
+        .unwrap();
+    for site in Site::both("hostile", CONFIG).await {
+        let ack = site.receive_bytes(&breaks_the_parser).await;
+        if cfg!(debug_assertions) {
+            assert_eq!(ack, Ack::Quarantined);
+            let q = nhomthu::store::inbound::quarantined(site.rt.store.pool())
+                .await
+                .unwrap();
+            assert!(q[0].reason.contains("parser failed"), "{}", q[0].reason);
+        } else {
+            assert!(matches!(ack, Ack::Processed | Ack::Quarantined));
+        }
+        // A display name with a line break in it (an encoded LF) is answered, on one line.
+        let ack = site
+            .receive(
+                "From: =?utf-8?q?Nguy=E1=BB=85n=0ABcc:_x@evil.test?= <gv@school.test>\nTo: dangky-thpt@moet.test\nSubject: dang ky\n\nx\n",
+            )
+            .await;
+        assert_eq!(ack, Ack::Processed);
+        let answers = site.answers().await;
+        assert_eq!(answers.len(), 1);
+        let (to, raw) = &answers[0];
+        assert_eq!(to, "gv@school.test");
+        assert!(
+            !raw.lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{raw}"
+        );
+    }
+}

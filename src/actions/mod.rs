@@ -30,6 +30,9 @@ pub enum ActionError {
     /// An answer could not be built.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// A step panicked; its transaction was rolled back.
+    #[error("panicked: {0}")]
+    Panic(String),
 }
 
 /// What a handler needs besides the transaction.

@@ -15,6 +15,7 @@
 
 use super::{Author, Draft, Field, HandlerError, Original};
 use crate::config::{Config, List, ListKind};
+use crate::text;
 use lettre::Address;
 use lettre::message::header::{From, ReplyTo};
 use lettre::message::{Mailbox, Mailboxes};
@@ -46,14 +47,14 @@ pub(super) fn apply(
             .clone()
             .unwrap_or_else(|| author.address.split('@').next().unwrap_or_default().into());
         let name = format!("{who} qua {}", list.name.trim());
-        let from = Mailbox::new(Some(one_line(&name)), list_address.clone());
+        let from = Mailbox::new(Some(text::one_line(&name)), list_address.clone());
         draft.set(Field::from_header(&From::from(Mailboxes::from(from))));
     }
 
     match list.kind {
         ListKind::Discussion => {
             if !draft.has("Reply-To") {
-                let to_list = Mailbox::new(Some(one_line(&list.name)), list_address);
+                let to_list = Mailbox::new(Some(text::one_line(&list.name)), list_address);
                 draft.set(Field::from_header(&ReplyTo::from(Mailboxes::from(to_list))));
             }
             if let Some(author) = munged
@@ -99,20 +100,11 @@ pub(super) fn needs_rewriting(address: &str, config: &Config) -> bool {
 fn author_field(author: &Author, received_from: Option<&Field>) -> Option<Field> {
     match author.address.trim().parse::<Address>() {
         Ok(address) => {
-            let mailbox = Mailbox::new(author.name.as_deref().map(one_line), address);
+            let mailbox = Mailbox::new(author.name.as_deref().map(text::one_line), address);
             Some(Field::from_header(&ReplyTo::from(Mailboxes::from(mailbox))))
         }
         Err(_) => received_from.map(|f| f.renamed("Reply-To")),
     }
-}
-
-/// Text for a display name: control characters (CR, LF, …) become spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 #[cfg(test)]

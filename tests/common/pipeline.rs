@@ -71,13 +71,19 @@ impl Site {
         ]
     }
 
-    /// Process one raw message as read from the first mailbox.
+    /// Process one raw message as read from the first mailbox (LF line ends become CRLF).
     pub async fn receive(&self, raw: &str) -> Ack {
+        self.receive_bytes(raw.replace('\n', "\r\n").as_bytes())
+            .await
+    }
+
+    /// Process these exact bytes as read from the first mailbox.
+    pub async fn receive_bytes(&self, raw: &[u8]) -> Ack {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let msg = Fetched {
             key: format!("test:{n}"),
             locator: n.to_string(),
-            raw: raw.replace('\n', "\r\n").into_bytes(),
+            raw: raw.to_vec(),
         };
         process(&self.rt, &self.rt.config.mailboxes[0], &msg)
             .await
