@@ -234,7 +234,7 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
             Class::Unknown,
             format!(
                 "sent to the return path of {} but not a delivery report",
-                verp_name(&found)
+                found.verp
             ),
         );
     }
@@ -324,7 +324,7 @@ fn report(msg: &Inbound, config: &Config) -> Option<Decision> {
     };
     let via = verp
         .as_ref()
-        .map(|f| format!(", returned for {}", verp_name(f)))
+        .map(|f| format!(", returned for {}", f.verp))
         .unwrap_or_default();
     let reason = format!("{what} ({format}) for {names}{via}");
     Some(decide(
@@ -343,14 +343,6 @@ fn returned_to(msg: &Inbound, config: &Config) -> Option<Found> {
         config.site.noreply.get_ref(),
         msg.recipients.iter().map(String::as_str),
     )
-}
-
-fn verp_name(found: &Found) -> String {
-    match found.verp {
-        verp::Verp::Delivery(id) => format!("delivery {id}"),
-        verp::Verp::Post(id) => format!("post {id}"),
-        verp::Verp::Answer(id) => format!("answer {id}"),
-    }
 }
 
 /// Why the message is machine-made, if it is (RFC 3834 and the headers clients use).

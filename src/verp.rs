@@ -71,6 +71,17 @@ impl Verp {
     }
 }
 
+impl std::fmt::Display for Verp {
+    /// `delivery 42`, `post 7`, `answer 9`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verp::Delivery(id) => write!(f, "delivery {id}"),
+            Verp::Post(id) => write!(f, "post {id}"),
+            Verp::Answer(id) => write!(f, "answer {id}"),
+        }
+    }
+}
+
 /// A VERP tag as found, its code not yet checked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Found {

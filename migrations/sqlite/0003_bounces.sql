@@ -15,7 +15,7 @@ CREATE TABLE bounces (
     at          INTEGER NOT NULL,
     inbound_id  INTEGER NOT NULL,
     kind        TEXT    NOT NULL,   -- failure | delay | complaint
-    verp        TEXT,               -- delivery:ID | post:ID | answer:ID
+    verp        TEXT,               -- delivery ID | post ID | answer ID
     list_id     TEXT,
     address     TEXT,
     permanent   INTEGER NOT NULL,   -- 0 | 1

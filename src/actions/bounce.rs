@@ -25,7 +25,7 @@ pub async fn handle(
     let base = Event {
         inbound_id: ctx.inbound_id,
         kind: kind_name(report).into(),
-        verp: found.map(|f| verp_label(f.verp)),
+        verp: found.map(|f| f.verp.to_string()),
         ..Event::default()
     };
     let none = |why: &str| format!("none: {why}");
@@ -104,7 +104,8 @@ pub async fn handle(
                 }
             }
         }
-        _ => unreachable!("every other case is answered above"),
+        // Every other case was answered above.
+        _ => {}
     }
     Ok(if scored {
         Disposition::Handled
@@ -196,14 +197,5 @@ fn kind_name(report: Option<&Report>) -> &'static str {
         Some(Kind::Delay) => "delay",
         Some(Kind::Complaint) => "complaint",
         _ => "failure",
-    }
-}
-
-/// `delivery:ID`, `post:ID` or `answer:ID`.
-pub fn verp_label(verp: Verp) -> String {
-    match verp {
-        Verp::Delivery(id) => format!("delivery:{id}"),
-        Verp::Post(id) => format!("post:{id}"),
-        Verp::Answer(id) => format!("answer:{id}"),
     }
 }

@@ -3,7 +3,6 @@
 //! proven, never guessed: by the original's genuine VERP return path, or by its
 //! per-recipient List-Unsubscribe code checked against the reported recipient.
 
-use super::bounce::verp_label;
 use super::{ActionError, Ctx};
 use crate::bounce::Report;
 use crate::store::bounces::{self, Event};
@@ -44,7 +43,7 @@ pub async fn handle(
     let base = Event {
         inbound_id: ctx.inbound_id,
         kind: "complaint".into(),
-        verp: found.map(|f| verp_label(f.verp)),
+        verp: found.map(|f| f.verp.to_string()),
         diagnostic: report.feedback_type.clone(),
         ..Event::default()
     };

@@ -16,7 +16,7 @@ pub struct Event {
     pub inbound_id: i64,
     /// failure | delay | complaint.
     pub kind: String,
-    /// What the return path named: `delivery:ID`, `post:ID`, `answer:ID`.
+    /// What the return path named: `delivery ID`, `post ID`, `answer ID`.
     pub verp: Option<String>,
     /// The list, when known.
     pub list_id: Option<String>,
