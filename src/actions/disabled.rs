@@ -41,6 +41,9 @@ pub async fn disable(
         },
     )
     .await?;
+    if env.config.bounces.notices == 0 {
+        return Ok(());
+    }
     notify(
         conn,
         env.config,
