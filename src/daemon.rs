@@ -235,7 +235,8 @@ async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::sto
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "bounce upkeep failed"),
     }
-    let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink).await?;
-    pass.add(delivery::deliver_posts(&rt.config, &rt.store, sink).await?);
+    let secret = crate::store::settings::secret(&mut *rt.store.pool().acquire().await?).await?;
+    let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink, &secret).await?;
+    pass.add(delivery::deliver_posts(&rt.config, &rt.store, sink, &secret).await?);
     Ok(pass)
 }

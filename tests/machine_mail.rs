@@ -119,7 +119,7 @@ From: {}\nTo: {alias}\nSubject: Cong van 7\nMessage-ID: <cv7-{}@moet.test>\n\nKi
     assert_eq!(slow_effects.len(), 2, "{slow_effects:?}");
     assert_eq!(slow_effects[1], "scored 0.50");
     assert_eq!(member(&config, &slow)["member"]["status"], "confirmed");
-    // Nothing was answered to the mailer-daemons, and nothing more went out.
+    // The bounced notice left the member as the first bounce did: disabled, no more.
     let history = member(&config, &gone)["history"]
         .as_array()
         .unwrap()

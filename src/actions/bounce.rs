@@ -44,15 +44,21 @@ pub async fn handle(
         _ => None,
     };
     if let Some(why) = why_not {
-        let mut base = base;
+        // A bounced answer is recorded once, against the answer's own recipient.
         if let Some(Verp::Answer(id)) = verp
             && let Some((kind, list_id, rcpt)) = outbound::describe(&mut *conn, id).await?
         {
-            base.list_id = list_id;
-            base.address = Some(rcpt);
-            base.diagnostic = Some(format!("answer: {kind}"));
+            let event = Event {
+                list_id,
+                address: Some(rcpt),
+                diagnostic: Some(format!("answer: {kind}")),
+                effect: none(why),
+                ..base
+            };
+            bounces::record(conn, &event).await?;
+        } else {
+            record_each(conn, &base, &report.recipients, &none(why)).await?;
         }
-        record_each(conn, &base, &report.recipients, &none(why)).await?;
         return Ok(Disposition::Ignored);
     }
     let mut scored = false;
@@ -174,7 +180,7 @@ async fn record_each(
     recipients: &[Recipient],
     effect: &str,
 ) -> Result<(), ActionError> {
-    if recipients.is_empty() || base.address.is_some() {
+    if recipients.is_empty() {
         let event = Event {
             effect: effect.into(),
             ..base.clone()

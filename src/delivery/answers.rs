@@ -5,7 +5,7 @@ use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::address;
 use crate::config::Config;
 use crate::handlers;
-use crate::store::{self, Store, StoreError, outbound, settings};
+use crate::store::{self, Store, StoreError, outbound};
 use crate::verp::Verp;
 use futures::StreamExt;
 
@@ -17,8 +17,8 @@ pub async fn deliver_answers(
     config: &Config,
     store: &Store,
     sink: &Sink,
+    secret: &str,
 ) -> Result<Pass, StoreError> {
-    let secret = settings::secret(&mut *store.pool().acquire().await?).await?;
     let noreply = config.site.noreply.get_ref();
     let mut pass = Pass::default();
     loop {
@@ -30,7 +30,7 @@ pub async fn deliver_answers(
             .map(|m| {
                 // The row's sender with its own VERP tag: a bounce names the answer.
                 let from = if address::same(&m.mail_from, noreply) {
-                    Verp::Answer(m.id).address(noreply, &secret)
+                    Verp::Answer(m.id).address(noreply, secret)
                 } else {
                     m.mail_from.clone()
                 };

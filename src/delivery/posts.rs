@@ -8,7 +8,7 @@ use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
 use crate::handlers::{self, ListCopy, Personal};
 use crate::store::deliveries::{self, Due, Outcome};
-use crate::store::{self, Store, StoreError, posts, settings};
+use crate::store::{self, Store, StoreError, posts};
 use crate::verp::Verp;
 use crate::{address, unsubscribe};
 use futures::StreamExt;
@@ -29,11 +29,11 @@ pub async fn deliver_posts(
     config: &Config,
     store: &Store,
     sink: &Sink,
+    secret: &str,
 ) -> Result<Pass, StoreError> {
     if let Sink::Relays(relays) = sink {
         relays.refresh(store).await?;
     }
-    let secret = settings::secret(&mut *store.pool().acquire().await?).await?;
     let mut copies: Copies = HashMap::new();
     let mut pass = Pass::default();
     let mut cursor = deliveries::Cursor::new();
@@ -53,8 +53,8 @@ pub async fn deliver_posts(
             }
         }
         let outcomes = match config.delivery.mode {
-            Mode::Personalised => personalised(config, sink, &secret, &copies, due).await,
-            Mode::Batch => batched(config, sink, &secret, &copies, due).await,
+            Mode::Personalised => personalised(config, sink, secret, &copies, due).await,
+            Mode::Batch => batched(config, sink, secret, &copies, due).await,
         };
         for (_, o) in &outcomes {
             match o {
