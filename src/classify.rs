@@ -13,8 +13,7 @@ use crate::verp::{self, Found};
 use crate::{address, text, token};
 use serde::Serialize;
 
-/// Header the system puts on everything it sends, to recognise its own mail coming back.
-pub const LOOP_HEADER: &str = "X-Nhomthu-Loop";
+use crate::list_fields::{LOOP_HEADER, X_LOOP};
 
 /// What a message is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,6 +176,13 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
         .any(|v| v.trim().eq_ignore_ascii_case(domain))
     {
         return decide(Class::Loop, format!("carries {LOOP_HEADER}: {domain}"));
+    }
+    let noreply = config.site.noreply.get_ref();
+    if msg
+        .header(X_LOOP)
+        .any(|v| address::same(v.trim().trim_matches(['<', '>']), noreply))
+    {
+        return decide(Class::Loop, format!("carries {X_LOOP}: {noreply}"));
     }
     // Reports first: many come from a bare "MAILER-DAEMON" with no address at all.
     if let Some(decision) = report(msg, config) {

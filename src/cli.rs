@@ -188,7 +188,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let rt = Arc::new(Runtime {
                 config,
                 store: store.clone(),
-                templates,
+                templates: Arc::new(templates),
             });
             let result = if once {
                 daemon::run_once(rt).await
@@ -321,6 +321,10 @@ fn check_templates(config: &Config) -> Result<()> {
                 eprintln!("list {}: {}: {e}", list.id(), kind.name());
                 failures += 1;
             }
+        }
+        if let Err(e) = crate::handlers::render_footers(list, config, &templates) {
+            eprintln!("list {}: {e}", list.id());
+            failures += 1;
         }
     }
     if failures > 0 {

@@ -1,13 +1,20 @@
 //! The system's own answers (confirmations, welcomes, notices) as complete messages, built
-//! with lettre's builder so no header is ever glued from strings. Every answer is marked
-//! `Auto-Submitted: auto-replied` (RFC 3834) and carries the loop header, so no
-//! well-behaved system answers it and this one recognises it if it comes back.
+//! with lettre's builder so no header is ever glued from strings.
+//!
+//! Every answer is list mail about one list, and says so the way list managers do, so
+//! that receivers' filters file it as such (SpamAssassin's MAILING_LIST_MULTI): `List-Id`
+//! of that list, `List-Help` (the list's page, with a `base_url`), `List-Unsubscribe`
+//! (the leave request by mail) on answers to members, `Precedence: bulk`, `X-Loop` with
+//! the no-reply address and the system's own loop header. `Auto-Submitted` (RFC 3834) is
+//! `auto-replied` on answers to a person's mail and `auto-generated` on notices nobody's
+//! mail asked for (a delivery paused by bounces, a held post for a moderator), so no
+//! well-behaved system answers any of them and this one recognises them if they come back.
 
-use crate::classify::LOOP_HEADER;
-use crate::config::{Config, List};
+use crate::config::{Config, List, ListKind};
+use crate::list_fields::{self, AutoSubmitted, LEAVE_SUBJECT, LOOP_HEADER, ListId, Plain, X_LOOP};
 use crate::templates::{Rendered, TemplateError, Templates};
 use crate::text::one_line;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message, SinglePart};
 use minijinja::context;
 
@@ -59,6 +66,33 @@ impl Kind {
         Kind::Disabled,
     ];
 
+    /// RFC 3834's name for it: a notice nobody's mail asked for is `auto-generated`, an
+    /// answer to a person's mail `auto-replied`.
+    pub fn auto_submitted(self) -> AutoSubmitted {
+        match self {
+            Kind::Moderate | Kind::Disabled => AutoSubmitted::Generated,
+            Kind::ConfirmSubscribe
+            | Kind::ConfirmUnsubscribe
+            | Kind::Welcome
+            | Kind::Goodbye
+            | Kind::AlreadyMember
+            | Kind::NotMember => AutoSubmitted::Replied,
+        }
+    }
+
+    /// Whether the recipient is a member of the list when it arrives, and so is offered a
+    /// way to leave in `List-Unsubscribe`.
+    fn to_member(self) -> bool {
+        match self {
+            Kind::Welcome | Kind::AlreadyMember | Kind::Disabled => true,
+            Kind::ConfirmSubscribe
+            | Kind::ConfirmUnsubscribe
+            | Kind::Goodbye
+            | Kind::NotMember
+            | Kind::Moderate => false,
+        }
+    }
+
     /// Template and queue name.
     pub fn name(self) -> &'static str {
         match self {
@@ -105,36 +139,6 @@ pub struct Held<'a> {
     pub subject: &'a str,
     /// Why it is held.
     pub reason: &'a str,
-}
-
-#[derive(Clone)]
-struct AutoSubmitted;
-
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-replied".into())
-    }
-}
-
-#[derive(Clone)]
-struct Loop(String);
-
-impl Header for Loop {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str(LOOP_HEADER)
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Loop(s.to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
 }
 
 /// Render and build an answer; returns the raw message.
@@ -212,8 +216,11 @@ pub fn build(
         .to(to)
         .subject(subject)
         .message_id(Some(message_id))
-        .header(AutoSubmitted)
-        .header(Loop(site.domain.clone()));
+        .header(a.kind.auto_submitted())
+        .header(ListId::new(&a.list.name, a.list.id(), &site.domain));
+    for field in list_fields(config, a) {
+        builder = builder.raw_header(field.header_value());
+    }
     if let Some(parent) = a.in_reply_to {
         let parent = format!("<{}>", parent.trim_matches(|c| c == '<' || c == '>'));
         builder = builder.in_reply_to(parent.clone()).references(parent);
@@ -224,6 +231,32 @@ pub fn build(
             .body(body),
     )?;
     Ok(message.formatted())
+}
+
+/// The list fields of an answer, after `List-Id`.
+fn list_fields(config: &Config, a: &Answer<'_>) -> Vec<Plain> {
+    let site = &config.site;
+    let mut fields = Vec::new();
+    if let Some(base) = &site.base_url {
+        let page = format!("{}/lists/{}", base.trim_end_matches('/'), a.list.id());
+        fields.push(Plain::new("List-Help", list_fields::uris([page.as_str()])));
+    }
+    let leave = a
+        .list
+        .registration
+        .first()
+        .filter(|_| a.kind.to_member() && a.list.kind != ListKind::Managed)
+        .and_then(|r| list_fields::mailto(r.get_ref(), Some(LEAVE_SUBJECT)));
+    if let Some(leave) = leave {
+        fields.push(Plain::new(
+            "List-Unsubscribe",
+            list_fields::uris([leave.as_str()]),
+        ));
+    }
+    fields.push(Plain::new("Precedence", "bulk"));
+    fields.push(Plain::new(X_LOOP, site.noreply.get_ref().clone()));
+    fields.push(Plain::new(LOOP_HEADER, site.domain.clone()));
+    fields
 }
 
 /// A Unix time as a date people read, in Vietnam's time (UTC+7), with the zone named.

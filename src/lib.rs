@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod handlers;
+pub mod list_fields;
 pub mod mac;
 pub mod message;
 pub mod pipeline;

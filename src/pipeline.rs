@@ -20,7 +20,7 @@ pub struct Runtime {
     /// The database.
     pub store: Store,
     /// The mail templates.
-    pub templates: Templates,
+    pub templates: std::sync::Arc<Templates>,
 }
 
 /// Process one message and say how to acknowledge it. An `Err` means nothing could be

@@ -47,7 +47,8 @@ impl Templates {
         Templates { env }
     }
 
-    /// Render `name` in `lang` for a list, preferring the list's own template.
+    /// Render `name` in `lang` for a list, preferring the list's own template: a mail's
+    /// subject and body.
     pub fn render(
         &self,
         list_id: &str,
@@ -55,6 +56,41 @@ impl Templates {
         name: &str,
         ctx: Value,
     ) -> Result<Rendered, TemplateError> {
+        let (path, text) = self.render_file(list_id, lang, name, ctx)?;
+        let (first, body) = text
+            .split_once("\n\n")
+            .ok_or_else(|| TemplateError::Shape(path.clone()))?;
+        let subject = first
+            .strip_prefix("Subject:")
+            .ok_or_else(|| TemplateError::Shape(path.clone()))?
+            .trim()
+            .to_string();
+        Ok(Rendered {
+            subject,
+            body: body.to_string(),
+        })
+    }
+
+    /// Render `name` in `lang` for a list as plain text (no subject line): a part of a
+    /// message, such as the footer of list copies.
+    pub fn render_text(
+        &self,
+        list_id: &str,
+        lang: &str,
+        name: &str,
+        ctx: Value,
+    ) -> Result<String, TemplateError> {
+        Ok(self.render_file(list_id, lang, name, ctx)?.1)
+    }
+
+    /// The template file chosen for `name` and its output, with LF line ends.
+    fn render_file(
+        &self,
+        list_id: &str,
+        lang: &str,
+        name: &str,
+        ctx: Value,
+    ) -> Result<(String, String), TemplateError> {
         let own = format!("lists/{list_id}/{lang}/{name}.txt");
         let shared = format!("{lang}/{name}.txt");
         let mut chosen = None;
@@ -80,18 +116,6 @@ impl Templates {
                 name: path.clone(),
                 source,
             })?;
-        let text = text.replace("\r\n", "\n");
-        let (first, body) = text
-            .split_once("\n\n")
-            .ok_or_else(|| TemplateError::Shape(path.clone()))?;
-        let subject = first
-            .strip_prefix("Subject:")
-            .ok_or_else(|| TemplateError::Shape(path.clone()))?
-            .trim()
-            .to_string();
-        Ok(Rendered {
-            subject,
-            body: body.to_string(),
-        })
+        Ok((path.clone(), text.replace("\r\n", "\n")))
     }
 }

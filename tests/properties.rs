@@ -692,12 +692,16 @@ fn answers_carry_the_expected_fields() {
         "date",
         "from",
         "in-reply-to",
+        "list-help",
+        "list-id",
         "message-id",
         "mime-version",
+        "precedence",
         "references",
         "reply-to",
         "subject",
         "to",
+        "x-loop",
         "x-nhomthu-loop",
     ];
     expected.sort();
@@ -874,7 +878,8 @@ fn list_copy(list: &str, text: &PostText) -> Result<Option<Vec<u8>>, TestCaseErr
     config.lists[i].footer = text.footer.clone();
     let list = &config.lists[i];
     let raw = post(text, list.address.get_ref());
-    let copy = handlers::prepare(&raw, list, &config)
+    let templates = std::sync::Arc::new(Templates::new(&config.templates_dir()));
+    let copy = handlers::prepare(&raw, list, &config, &templates)
         .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
     let result = if text.personal {
         let secret = "a site secret";

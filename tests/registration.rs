@@ -265,7 +265,7 @@ async fn a_failing_template_quarantines_the_message_and_changes_nothing() {
             "Subject: {{ broken\n\n",
         )
         .unwrap();
-        site.rt.templates = Templates::new(dir.path());
+        site.rt.templates = Templates::new(dir.path()).into();
         let ack = site
             .receive(&register("gv@school.test", "dangky-thpt@moet.test"))
             .await;

@@ -5,7 +5,7 @@ use super::{ActionError, Ctx};
 use crate::compose::{self, Answer, Held, Kind};
 use crate::config::{Config, List};
 use crate::message::Person;
-use crate::store::{self, outbound, tokens};
+use crate::store::{self, members, outbound, tokens};
 use crate::templates::Templates;
 use sqlx::AnyConnection;
 
@@ -171,10 +171,18 @@ async fn queue(
         }
         None => None,
     };
+    // The name the answered mail gives, else the one stored with the membership.
+    let stored = match env.from.filter(|p| p.address == rcpt && p.name.is_some()) {
+        Some(_) => None,
+        None => members::get(&mut *conn, list.id(), rcpt)
+            .await?
+            .and_then(|m| m.display_name),
+    };
     let to_name = env
         .from
         .filter(|p| p.address == rcpt)
-        .and_then(|p| p.name.as_deref());
+        .and_then(|p| p.name.as_deref())
+        .or(stored.as_deref());
     let raw = compose::build(
         env.config,
         env.templates,

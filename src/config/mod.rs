@@ -221,6 +221,13 @@ pub struct Delivery {
     /// How list posts are sent. Default: personalised.
     #[serde(default)]
     pub mode: Mode,
+    /// In batch mode, recipients at these mailbox providers still get personalised copies:
+    /// Gmail, Yahoo and Outlook.com require bulk mail to carry the recipient's own one-click
+    /// unsubscribe (RFC 8058), which a copy for many recipients cannot. A domain matches
+    /// itself and its subdomains. Default: Gmail, Yahoo (with yahoo.com.vn), Outlook,
+    /// Hotmail, Live, MSN, iCloud and AOL.
+    #[serde(default = "default_personal_domains")]
+    pub personal_domains: Vec<String>,
     /// Hours a deferred recipient is retried before it is marked failed. Default: 120.
     #[serde(default = "default_lifetime_hours")]
     pub lifetime_hours: u64,
@@ -292,6 +299,23 @@ pub struct Relay {
     /// Recipients per message (RCPT TO per transaction) in batch mode. Default: 100.
     #[serde(default = "default_max_recipients")]
     pub max_recipients: u32,
+}
+
+impl Delivery {
+    /// Whether a copy to `address` is personalised in batch mode.
+    pub fn personal_domain(&self, address: &str) -> bool {
+        let Some((_, domain)) = address.rsplit_once('@') else {
+            return false;
+        };
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        self.personal_domains.iter().any(|d| {
+            let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+            domain == d
+                || domain
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|p| p.ends_with('.'))
+        })
+    }
 }
 
 impl Relay {
@@ -580,6 +604,26 @@ fn default_transport() -> Spanned<TransportKind> {
 }
 fn default_lifetime_hours() -> u64 {
     120
+}
+fn default_personal_domains() -> Vec<String> {
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.com.vn",
+        "ymail.com",
+        "rocketmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 fn default_max_recipients() -> u32 {
     100

@@ -9,6 +9,7 @@ use crate::config::{Config, Mode};
 use crate::handlers::{self, ListCopy, Personal};
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
+use crate::templates::Templates;
 use crate::verp::Verp;
 use crate::{address, unsubscribe};
 use futures::StreamExt;
@@ -27,6 +28,7 @@ type Copies = HashMap<(i64, String), Result<Arc<ListCopy>, String>>;
 /// Attempt every post recipient due now.
 pub async fn deliver_posts(
     config: &Config,
+    templates: &Arc<Templates>,
     store: &Store,
     sink: &Sink,
     secret: &str,
@@ -49,12 +51,20 @@ pub async fn deliver_posts(
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 copies.entry((d.post_id, d.list_id.clone()))
             {
-                slot.insert(prepare(config, store, d.post_id, &d.list_id).await?);
+                slot.insert(prepare(config, templates, store, d.post_id, &d.list_id).await?);
             }
         }
         let outcomes = match config.delivery.mode {
             Mode::Personalised => personalised(config, sink, secret, &copies, due).await,
-            Mode::Batch => batched(config, sink, secret, &copies, due).await,
+            Mode::Batch => {
+                // The large providers' members get their own copy, with their own link.
+                let (own, shared): (Vec<Due>, Vec<Due>) = due
+                    .into_iter()
+                    .partition(|d| config.delivery.personal_domain(&d.rcpt));
+                let mut outcomes = personalised(config, sink, secret, &copies, own).await;
+                outcomes.extend(batched(config, sink, secret, &copies, shared).await);
+                outcomes
+            }
         };
         for (_, o) in &outcomes {
             match o {
@@ -77,6 +87,7 @@ pub async fn deliver_posts(
 /// The list copy of a post, or why it cannot be made (then its recipients fail).
 async fn prepare(
     config: &Config,
+    templates: &Arc<Templates>,
     store: &Store,
     post_id: i64,
     list_id: &str,
@@ -87,7 +98,7 @@ async fn prepare(
     let Some(list) = config.list(list_id) else {
         return Ok(Err(format!("list {list_id} is no longer configured")));
     };
-    Ok(handlers::prepare(&raw, list, config)
+    Ok(handlers::prepare(&raw, list, config, templates)
         .map(Arc::new)
         .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")))
 }

@@ -3,35 +3,32 @@
 //!
 //! Signed fields (absent ones are signed as absent, so nobody can add them later): From,
 //! Sender, Reply-To, To, Cc, Subject, Date, Message-ID, In-Reply-To, References,
-//! MIME-Version, Content-Type, Content-Transfer-Encoding and every List-* field the list
-//! writes, List-Unsubscribe and List-Unsubscribe-Post included (Gmail's one-click
-//! unsubscribe requires both signed).
+//! MIME-Version, Content-Type, Content-Transfer-Encoding, Auto-Submitted and every List-*
+//! field the system writes, List-Id, List-Unsubscribe and List-Unsubscribe-Post included
+//! (Gmail's one-click unsubscribe requires both signed). From and Subject are over-signed:
+//! listed once more than they occur, so a second From or Subject added on the way breaks
+//! the signature instead of being shown.
 //!
-//! Cost per copy: the body is the same for every recipient, so its hash (`bh=`) is computed
-//! once per [`Signer`] (one per prepared list copy) and reused; each copy then costs one
-//! canonicalization of its header block and one signature. mail-auth has no API for a
-//! precomputed body hash: the key wrapper below answers its `SigningKey::hash` (which
-//! mail-auth 0.13 calls for the body hash only) from the first result, and mail-auth's own
-//! body canonicalization is lazy, so later copies never read the body.
+//! Cost per copy: one canonicalization and hash of the copy (each personalised copy has
+//! its own footer, so its own body hash) and one signature.
 
 use super::HandlerError;
 use crate::config::{self, Config};
-use mail_auth::common::crypto::{
-    Algorithm, DkimKey, Ed25519Key, HashOutput, RsaKey, Sha256, SigningKey,
-};
-use mail_auth::common::headers::{HeaderWriter, Writable};
+use mail_auth::common::crypto::{DkimKey, Ed25519Key, RsaKey, Sha256};
+use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
-use std::sync::OnceLock;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
 /// The fields covered by the signature.
 pub(super) const SIGNED: &[&str] = &[
     "From",
+    "From",
     "Sender",
     "Reply-To",
     "To",
     "Cc",
+    "Subject",
     "Subject",
     "Date",
     "Message-ID",
@@ -40,6 +37,7 @@ pub(super) const SIGNED: &[&str] = &[
     "MIME-Version",
     "Content-Type",
     "Content-Transfer-Encoding",
+    "Auto-Submitted",
     "List-Id",
     "List-Post",
     "List-Help",
@@ -49,37 +47,9 @@ pub(super) const SIGNED: &[&str] = &[
     "List-Archive",
 ];
 
-/// The site's signer for one prepared list copy (one body).
+/// The site's signer for one prepared list copy.
 pub(super) struct Signer {
-    inner: DkimSigner<BodyOnce, Done>,
-}
-
-/// The site key, answering the body hash from the first computation.
-struct BodyOnce {
-    key: DkimKey,
-    body_hash: OnceLock<HashOutput>,
-}
-
-impl SigningKey for BodyOnce {
-    type Hasher = Sha256;
-
-    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
-        self.key.sign(input)
-    }
-
-    fn hash(&self, data: impl Writable) -> HashOutput {
-        if let Some(hash) = self.body_hash.get() {
-            return hash.clone();
-        }
-        let hash = self.key.hash(data);
-        // Concurrent first copies compute the same value; whichever is stored is right.
-        let _ = self.body_hash.set(hash.clone());
-        hash
-    }
-
-    fn algorithm(&self) -> Algorithm {
-        self.key.algorithm()
-    }
+    inner: DkimSigner<DkimKey, Done>,
 }
 
 impl Signer {
@@ -93,21 +63,17 @@ impl Signer {
                 path: path.clone(),
                 reason,
             })?;
-        let inner = DkimSigner::from_key(BodyOnce {
-            key,
-            body_hash: OnceLock::new(),
-        })
-        .domain(dkim.domain.trim())
-        .selector(dkim.selector.trim())
-        .headers(SIGNED.iter().copied())
-        .header_canonicalization(Canonicalization::Relaxed)
-        .body_canonicalization(Canonicalization::Relaxed);
+        let inner = DkimSigner::from_key(key)
+            .domain(dkim.domain.trim())
+            .selector(dkim.selector.trim())
+            .headers(SIGNED.iter().copied())
+            .header_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed);
         Ok(Signer { inner })
     }
 
     /// The `DKIM-Signature` field (ending in CRLF) for the message made of `parts`: header
-    /// fields, then the blank line and the body, in one final part. Every copy signed by
-    /// one `Signer` must carry the same body.
+    /// fields, then the blank line and the body, in one final part.
     pub(super) fn sign(&self, parts: &[&[u8]]) -> Result<Vec<u8>, HandlerError> {
         let signature = self
             .inner
@@ -256,6 +222,7 @@ mod tests {
             &circular(&pdf_bytes(60 * 1024)),
             config.list(list).unwrap(),
             &config,
+            &templates(),
         )
         .unwrap()
     }
@@ -303,7 +270,7 @@ mod tests {
             assert!(names.iter().any(|n| n == name), "{name} signed: {names:?}");
         }
 
-        // Later copies reuse the body hash and still verify.
+        // Every copy is signed whole and verifies.
         let second = copy
             .personal(&Personal {
                 unsubscribe_url: Some("https://moet.example/u/xyz"),
@@ -326,12 +293,9 @@ mod tests {
             ))
         ));
 
-        // Someone else's unsubscribe link.
+        // Someone else's unsubscribe link (in List-Unsubscribe and in the footer).
         let forged = String::from_utf8(second).unwrap().replace("u/xyz", "u/abc");
-        assert!(matches!(
-            verify(forged.as_bytes(), &zone).await,
-            DkimResult::Fail(_)
-        ));
+        assert_ne!(verify(forged.as_bytes(), &zone).await, DkimResult::Pass);
     }
 
     #[tokio::test]
@@ -349,14 +313,17 @@ mod tests {
     }
 
     #[test]
-    fn the_body_hash_is_computed_once() {
+    fn each_copy_hashes_its_own_footer() {
         let dir = tempfile::tempdir().unwrap();
         let copy = circular_copy(dir.path(), &ed25519_pem(), "thpt");
-        let signer = copy.signer.as_ref().unwrap();
-        assert!(signer.inner_hash().is_none());
         let a = copy.personal(&personal()).unwrap();
-        let cached = signer.inner_hash().unwrap();
-        let b = copy.shared().unwrap();
+        let b = copy
+            .personal(&Personal {
+                unsubscribe_url: Some("https://moet.example/u/xyz"),
+                unsubscribe_mailto: "norply+u-xyz@moet.edu.vn",
+            })
+            .unwrap();
+        let c = copy.shared().unwrap();
         let bh = |out: &[u8]| {
             let v = parse(out)
                 .header_raw("DKIM-Signature")
@@ -366,8 +333,25 @@ mod tests {
                 .find_map(|t| t.strip_prefix("bh=").map(str::to_string))
                 .unwrap()
         };
-        assert_eq!(bh(&a), bh(&b));
-        assert_eq!(bh(&a), BASE64.encode(&cached));
+        assert_ne!(bh(&a), bh(&b), "each member's footer has their own link");
+        assert_ne!(bh(&a), bh(&c));
+        assert_eq!(
+            bh(&c),
+            bh(&copy.shared().unwrap()),
+            "batch copies are alike"
+        );
+    }
+
+    #[test]
+    fn from_and_subject_are_over_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = circular_copy(dir.path(), &ed25519_pem(), "thpt");
+        let names = signed_names(&copy.personal(&personal()).unwrap());
+        let count = |name: &str| names.iter().filter(|n| *n == name).count();
+        assert_eq!(count("from"), 2, "{names:?}");
+        assert_eq!(count("subject"), 2, "{names:?}");
+        assert_eq!(count("auto-submitted"), 1, "signed as absent: {names:?}");
+        assert_eq!(count("list-id"), 1);
     }
 
     #[test]
@@ -375,23 +359,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = signing_config(dir.path(), "not a key");
         let list = config.list("thpt").unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, &templates())
+            .err()
+            .unwrap();
         assert!(matches!(err, HandlerError::DkimKey { .. }), "{err}");
 
         std::fs::remove_file(dir.path().join("dkim.pem")).unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, &templates())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("dkim.pem"), "{err}");
 
         let ec = pem("EC PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         std::fs::write(dir.path().join("dkim.pem"), ec).unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, &templates())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("RSA or Ed25519"), "{err}");
-    }
-
-    impl Signer {
-        fn inner_hash(&self) -> Option<Vec<u8>> {
-            self.inner.key.body_hash.get().map(|h| h.as_ref().to_vec())
-        }
     }
 
     #[tokio::test]

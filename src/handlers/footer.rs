@@ -11,37 +11,105 @@
 //!   body byte for byte, part 2 = the footer. `MIME-Version` is added when missing, and a
 //!   `8bit`/`binary` transfer encoding of the original is declared on the wrapper too.
 //!
+//! Every list copy has a footer part: a visible way to leave, from the `footer` template
+//! (`templates/<lang>/footer.txt`), after the list's own `footer` text if it has one. A
+//! personalised copy shows the member's own one-click link and unsubscribe address, a
+//! batch copy the leave request by mail to the registration address. [`apply`] makes the
+//! slot once per list copy; each copy's part is rendered into it.
+//!
 //! The footer part is built by lettre (`SinglePart`): its fields by lettre's header types,
 //! its text encoded in quoted-printable or base64, whichever lettre finds shorter.
 
-use super::{Draft, Field, Original, find};
-use crate::config::List;
+use super::{Draft, Field, HandlerError, Original, find};
+use crate::config::{Config, List, ListKind};
+use crate::list_fields::LEAVE_SUBJECT;
+use crate::templates::Templates;
 use lettre::message::SinglePart;
 use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION_1_0};
+use minijinja::context;
 
-/// Add the footer of `list`, if it has one.
-pub(super) fn apply(draft: &mut Draft, original: &Original, list: &List) {
-    let Some(text) = list.footer.as_deref().filter(|t| !t.trim().is_empty()) else {
-        return;
-    };
-    let part = footer_part(text);
-    let inserted = match &original.content_type {
-        Some(t) if t.ctype == "multipart" && t.subtype == "mixed" => {
-            t.boundary.as_deref().is_some_and(|b| {
-                insert_before_close(&mut draft.body, b, &part)
-                    || append_and_close(&mut draft.body, b, &part)
-            })
+/// What the footer template is given besides a recipient's own links.
+pub(crate) struct Context {
+    /// The list, for its own templates.
+    list_id: String,
+    /// The list's language.
+    lang: String,
+    /// The list's name.
+    list_name: String,
+    /// The list's address.
+    list_address: String,
+    /// Where a leave request by mail goes (the first registration address), unless the
+    /// list is managed by its operators.
+    registration: Option<String>,
+    /// The list's own footer text (`footer` in lists.toml).
+    footer: Option<String>,
+}
+
+impl Context {
+    /// The footer context of `list`.
+    pub(crate) fn new(list: &List, config: &Config) -> Context {
+        Context {
+            list_id: list.id().to_string(),
+            lang: list.language(&config.site).to_string(),
+            list_name: list.name.clone(),
+            list_address: list.address.get_ref().clone(),
+            registration: list
+                .registration
+                .first()
+                .filter(|_| list.kind != ListKind::Managed)
+                .map(|r| r.get_ref().clone()),
+            footer: list
+                .footer
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         }
-        _ => false,
-    };
-    if !inserted {
-        wrap(draft, original, &part);
+    }
+
+    /// The footer text for a recipient with these links (none: a batch copy).
+    pub(crate) fn render(
+        &self,
+        templates: &Templates,
+        unsubscribe_url: Option<&str>,
+        unsubscribe_mailto: Option<&str>,
+    ) -> Result<String, HandlerError> {
+        let text = templates.render_text(
+            &self.list_id,
+            &self.lang,
+            "footer",
+            context! {
+                footer => self.footer,
+                list_name => self.list_name,
+                list_address => self.list_address,
+                registration => self.registration,
+                leave_subject => LEAVE_SUBJECT,
+                unsubscribe_url => unsubscribe_url,
+                unsubscribe_mailto => unsubscribe_mailto,
+            },
+        )?;
+        Ok(text.trim_end().to_string())
     }
 }
 
-/// The footer part: its fields, the blank line, the encoded text; no final CRLF (the CRLF
-/// before the next boundary belongs to that delimiter).
-fn footer_part(text: &str) -> Vec<u8> {
+/// Make room for the footer part: after this, the footer part's bytes go at the returned
+/// index of `draft.body` (every delimiter around them is already in place).
+pub(super) fn apply(draft: &mut Draft, original: &Original) -> usize {
+    let slot = match &original.content_type {
+        Some(t) if t.ctype == "multipart" && t.subtype == "mixed" => {
+            t.boundary.as_deref().and_then(|b| {
+                insert_before_close(&mut draft.body, b)
+                    .or_else(|| append_and_close(&mut draft.body, b))
+            })
+        }
+        _ => None,
+    };
+    slot.unwrap_or_else(|| wrap(draft, original))
+}
+
+/// The footer part for `text`: its fields, the blank line, the encoded text; no final CRLF
+/// (the CRLF before the next boundary belongs to that delimiter).
+pub(super) fn part(text: &str) -> Vec<u8> {
     let mut part = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text.to_string())
@@ -52,54 +120,51 @@ fn footer_part(text: &str) -> Vec<u8> {
     part
 }
 
-/// Insert `part` as the last part of the multipart whose boundary is `boundary`; false
-/// when its closing delimiter is not found.
-fn insert_before_close(body: &mut Vec<u8>, boundary: &str, part: &[u8]) -> bool {
+/// Open a last part in the multipart whose boundary is `boundary`, just before its closing
+/// delimiter: the index where that part goes, or `None` when no closing delimiter is found.
+fn insert_before_close(body: &mut Vec<u8>, boundary: &str) -> Option<usize> {
     let close = format!("\r\n--{boundary}--");
     let mut from = 0;
     while let Some(i) = find(&body[from..], close.as_bytes()).map(|i| i + from) {
         let after = body.get(i + close.len()).copied();
         if matches!(after, None | Some(b'\r' | b' ' | b'\t')) {
-            let mut insertion = Vec::with_capacity(part.len() + boundary.len() + 8);
-            insertion.extend_from_slice(b"\r\n--");
-            insertion.extend_from_slice(boundary.as_bytes());
-            insertion.extend_from_slice(b"\r\n");
-            insertion.extend_from_slice(part);
-            body.splice(i..i, insertion);
-            return true;
+            let opening = format!("\r\n--{boundary}\r\n");
+            body.splice(i..i, opening.bytes());
+            return Some(i + opening.len());
         }
         from = i + 1;
     }
-    false
+    None
 }
 
-/// Add `part` at the end of a multipart that has parts but no closing delimiter, then
-/// close it; false when not even an opening delimiter is there.
-fn append_and_close(body: &mut Vec<u8>, boundary: &str, part: &[u8]) -> bool {
+/// Open a last part at the end of a multipart that has parts but no closing delimiter,
+/// then close it: the index where that part goes, or `None` when not even an opening
+/// delimiter is there.
+fn append_and_close(body: &mut Vec<u8>, boundary: &str) -> Option<usize> {
     let open = format!("--{boundary}");
     let opened =
         body.starts_with(open.as_bytes()) || find(body, format!("\r\n{open}").as_bytes()).is_some();
     if !opened {
-        return false;
+        return None;
     }
     body.extend_from_slice(format!("\r\n{open}\r\n").as_bytes());
-    body.extend_from_slice(part);
+    let slot = body.len();
     body.extend_from_slice(format!("\r\n{open}--\r\n").as_bytes());
-    true
+    Some(slot)
 }
 
-/// Wrap the message in a new multipart/mixed: the original, then the footer.
-fn wrap(draft: &mut Draft, original: &Original, part: &[u8]) {
+/// Wrap the message in a new multipart/mixed: the original, then the footer; returns where
+/// the footer part goes.
+fn wrap(draft: &mut Draft, original: &Original) -> usize {
     let (content, rest): (Vec<Field>, Vec<Field>) = draft
         .fields
         .drain(..)
         .partition(|f| f.name.to_ascii_lowercase().starts_with("content-"));
     draft.fields = rest;
-    let boundary = fresh_boundary(&draft.body, part);
+    let boundary = fresh_boundary(&draft.body);
 
     let content_len: usize = content.iter().map(|f| f.raw.len()).sum();
-    let mut body =
-        Vec::with_capacity(draft.body.len() + content_len + part.len() + 3 * boundary.len() + 24);
+    let mut body = Vec::with_capacity(draft.body.len() + content_len + 3 * boundary.len() + 24);
     body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
     for field in &content {
         body.extend_from_slice(&field.raw);
@@ -107,7 +172,7 @@ fn wrap(draft: &mut Draft, original: &Original, part: &[u8]) {
     body.extend_from_slice(b"\r\n");
     body.extend_from_slice(&draft.body);
     body.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-    body.extend_from_slice(part);
+    let slot = body.len();
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     draft.body = body;
 
@@ -122,14 +187,16 @@ fn wrap(draft: &mut Draft, original: &Original, part: &[u8]) {
         Some("binary") => draft.push(Field::from_header(&ContentTransferEncoding::Binary)),
         _ => {}
     }
+    slot
 }
 
-/// A boundary found in neither the body nor the footer. `=_` never occurs in base64 and is
-/// not a valid quoted-printable sequence.
-fn fresh_boundary(body: &[u8], part: &[u8]) -> String {
+/// A boundary not found in the body. `=_` never occurs in base64 and is not a valid
+/// quoted-printable sequence, so no footer part (which lettre encodes in one of the two)
+/// can contain it either.
+fn fresh_boundary(body: &[u8]) -> String {
     loop {
         let boundary = format!("=_nhomthu_{:032x}", rand::random::<u128>());
-        if find(body, boundary.as_bytes()).is_none() && find(part, boundary.as_bytes()).is_none() {
+        if find(body, boundary.as_bytes()).is_none() {
             return boundary;
         }
     }
@@ -144,11 +211,17 @@ mod tests {
 
     const FOOTER_START: &str = "Để rời nhóm, gửi thư tới dangky@moet.edu.vn";
 
+    /// The list's footer for a batch copy, in its slot.
     fn run(raw: &[u8], list: &str) -> Vec<u8> {
         let config = config("");
+        let list = config.list(list).unwrap();
         let mut draft = Draft::parse(raw).unwrap();
         let original = Original::read(&draft);
-        apply(&mut draft, &original, config.list(list).unwrap());
+        let slot = apply(&mut draft, &original);
+        let text = Context::new(list, &config)
+            .render(&templates(), None, None)
+            .unwrap();
+        draft.body.splice(slot..slot, part(&text));
         let mut out = draft.head();
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&draft.body);
@@ -204,12 +277,20 @@ mod tests {
         assert_eq!(msg.content_type().unwrap().subtype(), Some("mixed"));
         assert_eq!(msg.parts.len(), 3, "the wrapper and its two parts");
         let texts = footer_texts(&msg);
+        assert_eq!(texts.len(), 2, "{texts:?}");
         assert_eq!(
-            texts,
-            [
-                "Chào các thầy cô,\r\nXin hỏi về lịch kiểm tra học kỳ I.\r\n",
-                "Diễn đàn giáo viên — thaoluan@moet.edu.vn"
-            ]
+            texts[0],
+            "Chào các thầy cô,\r\nXin hỏi về lịch kiểm tra học kỳ I.\r\n"
+        );
+        assert!(
+            texts[1].starts_with("Diễn đàn giáo viên — thaoluan@moet.edu.vn\r\n\r\n"),
+            "the list's own text first: {}",
+            texts[1]
+        );
+        assert!(
+            texts[1].contains("\"hủy đăng ký\" tới thaoluan-dangky@moet.edu.vn"),
+            "then how to leave: {}",
+            texts[1]
         );
         // Part 1 is the original Content-* fields and body, byte for byte.
         let original_part = "Content-Type: text/plain; charset=\"UTF-8\"\r\n\
@@ -309,8 +390,36 @@ just text\r\n";
     }
 
     #[test]
-    fn no_footer_no_change() {
-        let raw = plain_post();
-        assert_eq!(run(&raw, "sogd"), raw);
+    fn a_managed_list_without_a_footer_says_who_keeps_it() {
+        let out = run(&plain_post(), "sogd");
+        let texts = footer_texts(&parse(&out));
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[1].contains("quản trị viên"), "{}", texts[1]);
+        assert!(
+            !texts[1].contains("hủy đăng ký"),
+            "no leave by mail: {}",
+            texts[1]
+        );
+    }
+
+    #[test]
+    fn personal_footers_show_the_members_own_ways_to_leave() {
+        let config = config("");
+        let footer = Context::new(config.list("thpt").unwrap(), &config);
+        let text = footer
+            .render(
+                &templates(),
+                Some("https://moet.example/u/abc"),
+                Some("norply+u-abc@moet.edu.vn"),
+            )
+            .unwrap();
+        assert!(text.contains("https://moet.example/u/abc"), "{text}");
+        assert!(text.contains("norply+u-abc@moet.edu.vn"), "{text}");
+        let batch = footer.render(&templates(), None, None).unwrap();
+        assert!(
+            batch.contains("\"hủy đăng ký\" tới dangky@moet.edu.vn"),
+            "{batch}"
+        );
+        assert!(!batch.contains("norply+u-"), "{batch}");
     }
 }

@@ -25,11 +25,9 @@
 //! `Precedence: list` and the loop header.
 
 use super::{Draft, Field, HandlerError, mailto};
-use crate::classify::LOOP_HEADER;
 use crate::config::{Config, List, ListKind};
-use email_encoding::headers::{quoted_string, writer::EmailWriter};
-use lettre::message::header::{Date, Header, HeaderName, HeaderValue, MessageId};
-use std::fmt::Write;
+use crate::list_fields::{LOOP_HEADER, ListId};
+use lettre::message::header::{Date, HeaderName, HeaderValue, MessageId};
 
 /// Exact names (lowercase) dropped from the received message.
 const DROPPED: &[&str] = &[
@@ -78,10 +76,11 @@ pub(super) fn apply(draft: &mut Draft, list: &List, config: &Config) -> Result<(
         ))));
     }
 
-    draft.push(Field::from_header(&ListId {
-        name: list.name.clone(),
-        id: format!("{}.{}", dot_atom(list.id()), dot_atom(&site.domain)),
-    }));
+    draft.push(Field::from_header(&ListId::new(
+        &list.name,
+        list.id(),
+        &site.domain,
+    )));
     let post = match list.kind {
         ListKind::Discussion => format!(
             "<{}>",
@@ -112,58 +111,6 @@ pub(super) fn apply(draft: &mut Draft, list: &List, config: &Config) -> Result<(
         site.domain.clone(),
     )));
     Ok(())
-}
-
-/// `s` reduced to dot-atom text for the `<id.domain>` of List-Id: lowercase ASCII letters,
-/// digits and `-`, `.`, `_`; anything else becomes `-`.
-fn dot_atom(s: &str) -> String {
-    s.trim()
-        .trim_matches('.')
-        .chars()
-        .map(|c| match c.to_ascii_lowercase() {
-            c @ ('a'..='z' | '0'..='9' | '-' | '.' | '_') => c,
-            _ => '-',
-        })
-        .collect()
-}
-
-/// `List-Id: "Name" <id.domain>` (RFC 2919), produced as lettre produces its mailbox
-/// fields: the phrase by email-encoding's quoted-string encoder (a quoted string when the
-/// name is ASCII, RFC 2047 encoded words otherwise, never a bare CR or LF), folded.
-#[derive(Debug, Clone)]
-struct ListId {
-    name: String,
-    id: String,
-}
-
-impl Header for ListId {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Id")
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Err("List-Id is only written".into())
-    }
-
-    fn display(&self) -> HeaderValue {
-        let mut encoded = String::new();
-        {
-            let mut w = EmailWriter::new(&mut encoded, "List-Id: ".len(), 0, false);
-            let name = self.name.trim();
-            if !name.is_empty() {
-                quoted_string::encode(name, &mut w).expect("writing to a String");
-                w.space();
-            }
-            w.folding()
-                .write_str(&format!("<{}>", self.id))
-                .expect("writing to a String");
-        }
-        HeaderValue::dangerous_new_pre_encoded(
-            Self::name(),
-            format!("{} <{}>", self.name, self.id),
-            encoded,
-        )
-    }
 }
 
 #[cfg(test)]
@@ -280,7 +227,7 @@ mod tests {
     fn a_list_name_cannot_inject_a_header() {
         let mut config = config("");
         config.lists[0].name = "Trường THPT\r\nBcc: victim@example.com\r\nX-Evil: 1".into();
-        let copy = prepare(&circular(b"%PDF"), &config.lists[0], &config).unwrap();
+        let copy = prepare(&circular(b"%PDF"), &config.lists[0], &config, &templates()).unwrap();
         let out = copy.personal(&personal()).unwrap();
         assert_eq!(count_fields(&out, "Bcc"), 0);
         assert_eq!(count_fields(&out, "X-Evil"), 0);
@@ -301,10 +248,7 @@ mod tests {
     #[test]
     fn ascii_names_are_quoted_and_ids_are_dot_atoms() {
         let render = |name: &str| {
-            let field = Field::from_header(&ListId {
-                name: name.into(),
-                id: format!("{}.{}", dot_atom("Trường A"), dot_atom("moet.edu.vn")),
-            });
+            let field = Field::from_header(&ListId::new(name, "Trường A", "moet.edu.vn"));
             String::from_utf8(field.raw).unwrap()
         };
         assert_eq!(

@@ -35,9 +35,12 @@ mod subject;
 mod testing;
 
 use crate::config::{Config, List};
+use crate::list_fields::{self, LEAVE_SUBJECT};
+use crate::templates::{TemplateError, Templates};
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers};
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why a post could not be turned into the list's message.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,9 @@ pub enum HandlerError {
     /// The signature could not be computed.
     #[error("DKIM signing failed: {0}")]
     DkimSign(String),
+    /// The footer template failed.
+    #[error("footer: {0}")]
+    Footer(#[from] TemplateError),
     /// An address from the configuration or the caller is not valid.
     #[error("{what} is not a valid address: {value:?}")]
     Address {
@@ -69,16 +75,24 @@ pub enum HandlerError {
     UnsubscribeUrl(String),
 }
 
-/// The post prepared once for a list: the rewritten header block and the body (footer
-/// included), plus the key that signs each copy.
+/// The post prepared once for a list: the rewritten header block and the body around the
+/// footer part, plus what each copy's footer is rendered from and the key that signs it.
 pub struct ListCopy {
     /// The header fields, each ending in CRLF, without the blank line.
     head: Vec<u8>,
-    /// The blank line that ends the header block, then the body.
-    body: Vec<u8>,
+    /// The blank line that ends the header block, then the body up to the footer part.
+    before: Vec<u8>,
+    /// The body after the footer part (its closing delimiter, the epilogue).
+    after: Vec<u8>,
+    /// What the footer template is given besides a recipient's own links.
+    footer: footer::Context,
+    /// The footer template lives here.
+    templates: Arc<Templates>,
+    /// The footer part of batch copies (no recipient named), rendered once.
+    shared_footer: Vec<u8>,
     /// `List-Unsubscribe` for batch mode, when the list has a registration address.
     shared_unsubscribe: Option<Field>,
-    /// The site's signer, when `[dkim]` is configured; it hashes the body once.
+    /// The site's signer, when `[dkim]` is configured.
     signer: Option<dkim::Signer>,
 }
 
@@ -90,9 +104,6 @@ pub struct Personal<'a> {
     /// Per-recipient unsubscribe mailto address (e.g. norply+u-…@domain).
     pub unsubscribe_mailto: &'a str,
 }
-
-/// The subject of the unsubscribe mailto links: the phrase the classifier reads as "leave".
-const LEAVE_SUBJECT: &str = "hủy đăng ký";
 
 /// DKIM-sign one complete message of the system's own (a confirmation, a notice) when
 /// `[dkim]` is configured; unchanged otherwise. Each message has its own body, so the key
@@ -107,16 +118,23 @@ pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError
 }
 
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
-/// once here. The result is signed per copy by [`ListCopy::personal`] or
+/// once here. The result is completed and signed per copy by [`ListCopy::personal`] or
 /// [`ListCopy::shared`].
-pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, HandlerError> {
+pub fn prepare(
+    raw: &[u8],
+    list: &List,
+    config: &Config,
+    templates: &Arc<Templates>,
+) -> Result<ListCopy, HandlerError> {
     let raw = crlf(raw);
     let mut draft = Draft::parse(&raw)?;
     let original = Original::read(&draft);
     headers::apply(&mut draft, list, config)?;
     subject::apply(&mut draft, &original, list);
     dmarc::apply(&mut draft, &original, list, config)?;
-    footer::apply(&mut draft, &original, list);
+    let slot = footer::apply(&mut draft, &original);
+    let footer = footer::Context::new(list, config);
+    let shared_footer = footer::part(&footer.render(templates, None, None)?);
 
     let signer = config
         .dkim
@@ -127,22 +145,43 @@ pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, Han
         Some(r) => Some(list_unsubscribe(None, r.get_ref())?),
         None => None,
     };
-    let mut body = Vec::with_capacity(draft.body.len() + 2);
-    body.extend_from_slice(b"\r\n");
-    body.extend_from_slice(&draft.body);
+    let mut before = Vec::with_capacity(slot + 2);
+    before.extend_from_slice(b"\r\n");
+    before.extend_from_slice(&draft.body[..slot]);
     Ok(ListCopy {
         head: draft.head(),
-        body,
+        before,
+        after: draft.body[slot..].to_vec(),
+        footer,
+        templates: templates.clone(),
+        shared_footer,
         shared_unsubscribe,
         signer,
     })
 }
 
+/// Render the footer of `list`'s copies once for a personalised and once for a batch copy,
+/// so that a broken template shows at `nhomthu check` time.
+pub fn render_footers(
+    list: &List,
+    config: &Config,
+    templates: &Templates,
+) -> Result<(), HandlerError> {
+    let footer = footer::Context::new(list, config);
+    footer.render(templates, None, None)?;
+    footer.render(
+        templates,
+        Some("https://example.edu.vn/u/sample"),
+        Some(config.site.noreply.get_ref()),
+    )?;
+    Ok(())
+}
+
 impl ListCopy {
     /// The message for one recipient (personalised mode): the list copy plus
     /// List-Unsubscribe (the https URL when given, then the mailto) and, with an https URL,
-    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), DKIM-signed when
-    /// [dkim] is configured.
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058); the footer part
+    /// shows the same two ways to leave. DKIM-signed when [dkim] is configured.
     pub fn personal(&self, p: &Personal) -> Result<Vec<u8>, HandlerError> {
         let mut extra = list_unsubscribe(p.unsubscribe_url, p.unsubscribe_mailto)?.raw;
         if p.unsubscribe_url.is_some() {
@@ -150,33 +189,45 @@ impl ListCopy {
                 &Field::text("List-Unsubscribe-Post", "List-Unsubscribe=One-Click").raw,
             );
         }
-        self.assemble(&extra)
+        let text = self.footer.render(
+            &self.templates,
+            p.unsubscribe_url,
+            Some(p.unsubscribe_mailto),
+        )?;
+        self.assemble(&extra, &footer::part(&text))
     }
 
     /// The message for many recipients at once (batch mode): List-Unsubscribe is the list's
     /// plain mailto (its first registration address with subject "hủy đăng ký"; none when
-    /// the list has no registration address), no List-Unsubscribe-Post, DKIM-signed.
+    /// the list has no registration address), no List-Unsubscribe-Post; the footer part
+    /// says how to leave by mail. DKIM-signed.
     pub fn shared(&self) -> Result<Vec<u8>, HandlerError> {
         let extra = self
             .shared_unsubscribe
             .as_ref()
             .map(|f| f.raw.as_slice())
             .unwrap_or_default();
-        self.assemble(extra)
+        self.assemble(extra, &self.shared_footer)
     }
 
-    /// Signature, header block, `extra` fields, blank line, body.
-    fn assemble(&self, extra: &[u8]) -> Result<Vec<u8>, HandlerError> {
+    /// Signature, header block, `extra` fields, blank line, body with `footer` in its slot.
+    fn assemble(&self, extra: &[u8], footer: &[u8]) -> Result<Vec<u8>, HandlerError> {
+        let mut body = Vec::with_capacity(self.before.len() + footer.len() + self.after.len());
+        body.extend_from_slice(&self.before);
+        body.extend_from_slice(footer);
+        body.extend_from_slice(&self.after);
+        // The signer reads the body from the last part only: it must be one slice.
+        let parts: [&[u8]; 3] = [&self.head, extra, &body];
         let signature = match &self.signer {
-            Some(signer) => signer.sign(&[&self.head, extra, &self.body])?,
+            Some(signer) => signer.sign(&parts)?,
             None => Vec::new(),
         };
-        let mut out =
-            Vec::with_capacity(signature.len() + self.head.len() + extra.len() + self.body.len());
+        let len = signature.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&signature);
-        out.extend_from_slice(&self.head);
-        out.extend_from_slice(extra);
-        out.extend_from_slice(&self.body);
+        for part in parts {
+            out.extend_from_slice(part);
+        }
         Ok(out)
     }
 }
@@ -201,35 +252,17 @@ fn list_unsubscribe(url: Option<&str>, mailto_address: &str) -> Result<Field, Ha
     Ok(Field::text("List-Unsubscribe", &value))
 }
 
-/// A `mailto:` URI (RFC 6068) for `address`, with an optional subject, percent-encoded.
-/// The address is validated by lettre first.
+/// A `mailto:` URI for `address` (see [`list_fields::mailto`]); `what` names the address
+/// in the error.
 fn mailto(
     address: &str,
     subject: Option<&str>,
     what: &'static str,
 ) -> Result<String, HandlerError> {
-    let address: lettre::Address = address.trim().parse().map_err(|_| HandlerError::Address {
+    list_fields::mailto(address, subject).ok_or_else(|| HandlerError::Address {
         what,
         value: address.to_string(),
-    })?;
-    let mut uri = String::from("mailto:");
-    percent_encode(address.as_ref(), |b| b"-._~!$'*+@".contains(&b), &mut uri);
-    if let Some(subject) = subject {
-        uri.push_str("?subject=");
-        percent_encode(subject, |b| b"-._~".contains(&b), &mut uri);
-    }
-    Ok(uri)
-}
-
-/// Percent-encode every byte but ASCII letters, digits and those `keep` accepts.
-fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, out: &mut String) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || keep(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    })
 }
 
 /// Turn bare LF line ends into CRLF; a message already in CRLF is borrowed unchanged.
@@ -493,7 +526,7 @@ mod tests {
         let list = config.list("thpt").unwrap();
         let pdf = pdf_bytes(60 * 1024);
         let raw = circular(&pdf);
-        let copy = prepare(&raw, list, &config).unwrap();
+        let copy = prepare(&raw, list, &config, &templates()).unwrap();
         let out = copy.personal(&personal()).unwrap();
         let msg = parse(&out);
 
@@ -532,12 +565,12 @@ mod tests {
     fn shared_copies_carry_the_plain_mailto() {
         let config = config("");
         let list = config.list("thpt").unwrap();
-        let copy = prepare(&plain_post(), list, &config).unwrap();
+        let copy = prepare(&plain_post(), list, &config, &templates()).unwrap();
         let out = copy.shared().unwrap();
         let msg = parse(&out);
         assert_eq!(
             msg.header_raw("List-Unsubscribe").map(str::trim),
-            Some("<mailto:dangky@moet.edu.vn?subject=h%E1%BB%A7y%20%C4%91%C4%83ng%20k%C3%BD>")
+            Some("<mailto:dangky@moet.edu.vn?subject=h%e1%bb%a7y%20%c4%91%c4%83ng%20k%c3%bd>")
         );
         assert_eq!(count_fields(&out, "List-Unsubscribe-Post"), 0);
         assert_eq!(count_fields(&out, "List-Id"), 1);
@@ -546,7 +579,13 @@ mod tests {
     #[test]
     fn personal_without_url_has_no_one_click() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            &templates(),
+        )
+        .unwrap();
         let out = copy
             .personal(&Personal {
                 unsubscribe_url: None,
@@ -560,7 +599,13 @@ mod tests {
     #[test]
     fn bad_unsubscribe_inputs_are_refused() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            &templates(),
+        )
+        .unwrap();
         for url in [
             "http://moet.example/u/abc",
             "https://moet.example/u/abc>\r\nBcc: x@y.z",
@@ -592,7 +637,13 @@ mod tests {
         let raw = String::from_utf8(plain_post())
             .unwrap()
             .replace("\r\n", "\n");
-        let copy = prepare(raw.as_bytes(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            raw.as_bytes(),
+            config.list("thpt").unwrap(),
+            &config,
+            &templates(),
+        )
+        .unwrap();
         let out = copy.shared().unwrap();
         assert!(
             !(0..out.len()).any(|i| out[i] == b'\n' && (i == 0 || out[i - 1] != b'\r')),
@@ -612,7 +663,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    prepare(raw, list, &config),
+                    prepare(raw, list, &config, &templates()),
                     Err(HandlerError::Unparseable(_))
                 ),
                 "{raw:?}"
@@ -638,7 +689,7 @@ mod tests {
     fn mailto_is_percent_encoded() {
         assert_eq!(
             mailto("a.b+c@d.vn", Some("hủy đăng ký"), "x").unwrap(),
-            "mailto:a.b+c@d.vn?subject=h%E1%BB%A7y%20%C4%91%C4%83ng%20k%C3%BD"
+            "mailto:a.b+c@d.vn?subject=h%e1%bb%a7y%20%c4%91%c4%83ng%20k%c3%bd"
         );
         assert!(mailto("not an address", None, "x").is_err());
     }

@@ -235,3 +235,10 @@ pub(crate) fn footer_texts(msg: &mail_parser::Message<'_>) -> Vec<String> {
         .filter_map(|p| p.text_contents().map(str::to_string))
         .collect()
 }
+
+/// The shipped templates.
+pub(crate) fn templates() -> std::sync::Arc<crate::templates::Templates> {
+    std::sync::Arc::new(crate::templates::Templates::new(std::path::Path::new(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+    )))
+}

@@ -56,7 +56,7 @@ impl Site {
             rt: Runtime {
                 config,
                 store,
-                templates,
+                templates: templates.into(),
             },
             _dir: dir,
             next: AtomicUsize::new(0),
