@@ -22,7 +22,6 @@
 
 use super::{Draft, Field, HandlerError, Original, find};
 use crate::config::{Config, List, ListKind};
-use crate::list_fields::LEAVE_SUBJECT;
 use crate::templates::Templates;
 use lettre::message::SinglePart;
 use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION_1_0};
@@ -83,7 +82,6 @@ impl Context {
                 list_name => self.list_name,
                 list_address => self.list_address,
                 registration => self.registration,
-                leave_subject => LEAVE_SUBJECT,
                 unsubscribe_url => unsubscribe_url,
                 unsubscribe_mailto => unsubscribe_mailto,
             },

@@ -154,6 +154,40 @@ kind = "announce"
         }
     }
 
+    /// A site on the shipped configuration: the repository's `lists.toml` and templates
+    /// copied into a tempdir, where its relative paths (`var/…`) land; `extra` is appended
+    /// to `lists.toml`, and each `(from, to)` of `edits` replaces a line of it.
+    pub fn shipped(extra: &str, edits: &[(&str, &str)]) -> Site {
+        let dir = tempfile::Builder::new()
+            .prefix("nhomthu-shipped-")
+            .tempdir()
+            .expect("tempdir");
+        let root = dir.path().to_path_buf();
+        copy_dir(Path::new(TEMPLATES), &root.join("templates"));
+        let mut toml = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/lists.toml"))
+            .expect("the shipped lists.toml");
+        for (from, to) in edits {
+            assert!(toml.contains(from), "lists.toml has no {from:?}");
+            toml = toml.replacen(from, to, 1);
+        }
+        toml.push_str(extra);
+        let config = root.join("lists.toml");
+        fs::write(&config, toml).expect("write lists.toml");
+        let maildir = root.join("var/mail/dangky");
+        for sub in ["new", "cur", "tmp"] {
+            fs::create_dir_all(maildir.join(sub)).expect("create maildir");
+        }
+        Site {
+            dir,
+            config,
+            maildir,
+            outbox: root.join("var/outbox"),
+            db: root.join("var/nhomthu.db"),
+            root,
+            logs: AtomicU64::new(0),
+        }
+    }
+
     /// Keep the tempdir after the test (for a post-mortem).
     pub fn keep(self) -> PathBuf {
         self.dir.keep()
