@@ -314,6 +314,7 @@ fn check_templates(config: &Config) -> Result<()> {
                     post_id: 1,
                     sender: "vanthu@example.edu.vn",
                     subject: "Công văn",
+                    cause: "not_poster",
                     reason: "the sender is not a poster",
                 }),
             };

@@ -137,7 +137,10 @@ pub struct Held<'a> {
     pub sender: &'a str,
     /// Its subject.
     pub subject: &'a str,
-    /// Why it is held.
+    /// Why it is held: a [`crate::rules::HoldCause`] name, which the template says in
+    /// the list's language.
+    pub cause: &'a str,
+    /// Why it is held, for operators (English, with the technical detail).
     pub reason: &'a str,
 }
 
@@ -160,6 +163,7 @@ pub fn build(
             post_id: h.post_id,
             sender,
             subject,
+            cause: h.cause,
             reason,
         }),
         _ => None,

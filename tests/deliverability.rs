@@ -197,7 +197,7 @@ fn samples() -> Vec<Sample> {
     });
 
     site.deliver(&mail(
-        &format!("Lê Văn Nam <nam.le@school.test>"),
+        "Lê Văn Nam <nam.le@school.test>",
         "dangky-THPT@moet.edu.vn",
         "Hủy đăng ký",
         "",
@@ -550,6 +550,14 @@ fn rule_breaks(s: &Sample) -> Vec<String> {
         check(
             get("List-Help").is_some() || get("List-Unsubscribe").is_some(),
             "List-Help or List-Unsubscribe".into(),
+        );
+    }
+    if s.kind == "moderator notice" {
+        let body = body_text(&s.raw);
+        check(
+            body.contains("địa chỉ người gửi chưa được xác thực")
+                && !body.contains("not authenticated"),
+            "the reason in the list's language".into(),
         );
     }
     if s.kind == "bounce-disable notice" {

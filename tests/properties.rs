@@ -624,6 +624,7 @@ fn build_answer(kind: Kind, language: &str, text: &AnswerText) -> Result<Vec<u8>
         post_id: 42,
         sender: &text.held_sender,
         subject: &text.held_subject,
+        cause: "not_poster",
         reason: &text.held_reason,
     };
     let with_token = !matches!(kind, Kind::Welcome | Kind::Goodbye | Kind::AlreadyMember);
@@ -706,6 +707,59 @@ fn answers_carry_the_expected_fields() {
     ];
     expected.sort();
     assert_eq!(names, expected);
+}
+
+/// A held post's notice says why in the list's language, for every cause, and never in
+/// the operators' English.
+#[test]
+fn held_reasons_are_in_the_lists_language() {
+    for language in ["vi", "en"] {
+        let config = site_config(language);
+        let templates = Templates::new(&config.templates_dir());
+        let list = &config.lists[list_index(&config, "thpt")];
+        let mut seen = std::collections::BTreeSet::new();
+        for cause in nhomthu::rules::HoldCause::ALL {
+            let held = Held {
+                post_id: 7,
+                sender: "gv@school.test",
+                subject: "Công văn",
+                cause: cause.name(),
+                reason: "OPERATORS' DETAIL",
+            };
+            let answer = Answer {
+                kind: Kind::Moderate,
+                list,
+                to: "cntt@moet.test",
+                to_name: None,
+                token: Some(TOKEN),
+                expires_at: 0,
+                in_reply_to: None,
+                held: Some(&held),
+            };
+            let raw = compose::build(&config, &templates, &answer).unwrap();
+            let body = MessageParser::default()
+                .parse(&raw)
+                .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+                .unwrap();
+            assert!(
+                !body.contains("OPERATORS' DETAIL"),
+                "{language} {cause:?}: {body}"
+            );
+            let line = body
+                .lines()
+                .find(|l| l.contains("Lý do giữ:") || l.contains("Held:"))
+                .unwrap_or_else(|| panic!("{language}: no reason line in {body}"))
+                .to_string();
+            assert!(
+                !line.contains("cần quản trị viên xem xét") && !line.contains("a moderator must"),
+                "{language} {cause:?} has its own words: {line}"
+            );
+            assert!(
+                seen.insert(line),
+                "{language} {cause:?}: the same words as another cause"
+            );
+        }
+    }
 }
 
 /// A registration whose sender's display name, as mail-parser decodes it, holds a line

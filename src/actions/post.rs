@@ -5,7 +5,7 @@
 use super::{ActionError, Ctx, answer};
 use crate::compose::Held;
 use crate::config::Config;
-use crate::rules::{self, Verdict};
+use crate::rules::{self, HoldCause, Verdict};
 use crate::store::inbound::Disposition;
 use crate::store::members;
 use crate::store::posts::{self, NewPost, PostStatus};
@@ -51,9 +51,9 @@ pub async fn handle(
             break;
         }
     }
-    let (status, reason) = match &verdict {
-        Verdict::Accept { reason } => (PostStatus::Accepted, reason.as_str()),
-        Verdict::Hold { reason } => (PostStatus::Held, reason.as_str()),
+    let (status, cause, reason) = match &verdict {
+        Verdict::Accept { reason } => (PostStatus::Accepted, None, reason.as_str()),
+        Verdict::Hold { cause, reason } => (PostStatus::Held, Some(*cause), reason.as_str()),
     };
     let post_id = posts::insert(
         &mut *conn,
@@ -79,6 +79,7 @@ pub async fn handle(
                 post_id,
                 sender: &from.address,
                 subject: &ctx.msg.subject,
+                cause: cause.map_or("", HoldCause::name),
                 reason,
             };
             let mut asked: Vec<&str> = Vec::new();

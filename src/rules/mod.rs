@@ -36,16 +36,69 @@ pub enum Verdict {
     },
     /// Hold it for the list's moderators.
     Hold {
-        /// One sentence saying why.
+        /// Why, as the moderators' notice says it in the list's language.
+        cause: HoldCause,
+        /// One sentence saying why, for logs and operators.
         reason: String,
     },
+}
+
+/// Why a post is held: a closed set, so the moderators' notice can say it in the list's
+/// language (the `moderate` template names each by [`HoldCause::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldCause {
+    /// The message has no From address.
+    NoFrom,
+    /// The From address is not authenticated.
+    NotAuthenticated,
+    /// The sender is not among the list's posters.
+    NotPoster,
+    /// A member's first post to a discussion list.
+    FirstPost,
+    /// The sender has not confirmed membership yet.
+    NotConfirmed,
+    /// The sender has left the list.
+    Left,
+    /// The sender's delivery is disabled (bounces).
+    Disabled,
+    /// The sender is not a member of the discussion list.
+    NotMember,
+}
+
+impl HoldCause {
+    /// The name templates know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            HoldCause::NoFrom => "no_from",
+            HoldCause::NotAuthenticated => "not_authenticated",
+            HoldCause::NotPoster => "not_poster",
+            HoldCause::FirstPost => "first_post",
+            HoldCause::NotConfirmed => "not_confirmed",
+            HoldCause::Left => "left",
+            HoldCause::Disabled => "disabled",
+            HoldCause::NotMember => "not_member",
+        }
+    }
+
+    /// Every cause, for checking that templates render them all.
+    pub const ALL: [HoldCause; 8] = [
+        HoldCause::NoFrom,
+        HoldCause::NotAuthenticated,
+        HoldCause::NotPoster,
+        HoldCause::FirstPost,
+        HoldCause::NotConfirmed,
+        HoldCause::Left,
+        HoldCause::Disabled,
+        HoldCause::NotMember,
+    ];
 }
 
 impl Verdict {
     /// The reason, for logs and operators.
     pub fn reason(&self) -> &str {
         match self {
-            Verdict::Accept { reason } | Verdict::Hold { reason } => reason,
+            Verdict::Accept { reason } | Verdict::Hold { reason, .. } => reason,
         }
     }
 }
@@ -61,6 +114,7 @@ pub fn decide(
 ) -> Verdict {
     let Some(from) = &msg.from else {
         return Verdict::Hold {
+            cause: HoldCause::NoFrom,
             reason: "the message has no From address".into(),
         };
     };
@@ -69,6 +123,7 @@ pub fn decide(
         Authentication::Pass { method, .. } => method,
         Authentication::Fail { reason } => {
             return Verdict::Hold {
+                cause: HoldCause::NotAuthenticated,
                 reason: format!("the From address {sender} is not authenticated: {reason}"),
             };
         }
@@ -77,7 +132,7 @@ pub fn decide(
         Permission::Allowed { reason } => Verdict::Accept {
             reason: format!("{reason}, authenticated by {method}"),
         },
-        Permission::NotAllowed { reason } => Verdict::Hold { reason },
+        Permission::NotAllowed { cause, reason } => Verdict::Hold { cause, reason },
     }
 }
 

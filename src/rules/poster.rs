@@ -11,6 +11,7 @@
 //! - `discussion`: the sender must be a confirmed member. With `moderate_first_posts`, the
 //!   first post of a member (none of theirs accepted before) is held for a moderator.
 
+use super::HoldCause;
 use crate::address;
 use crate::config::{List, ListKind};
 use crate::store::members::Status;
@@ -27,6 +28,8 @@ pub enum Permission {
     },
     /// The post goes to the moderators.
     NotAllowed {
+        /// Why, as the moderators are told.
+        cause: HoldCause,
         /// One sentence.
         reason: String,
     },
@@ -37,7 +40,7 @@ pub enum Permission {
 pub fn check(list: &List, sender: &str, member: Option<Status>, first_post: bool) -> Permission {
     let id = list.id();
     let allowed = |reason: String| Permission::Allowed { reason };
-    let not = |reason: String| Permission::NotAllowed { reason };
+    let not = |cause: HoldCause, reason: String| Permission::NotAllowed { cause, reason };
     match list.kind {
         ListKind::Announce | ListKind::Managed => {
             let poster = list
@@ -56,27 +59,43 @@ pub fn check(list: &List, sender: &str, member: Option<Status>, first_post: bool
                         .iter()
                         .any(|m| address::same(m.get_ref(), sender)) =>
                 {
-                    not(format!(
-                        "{sender} is a member of managed list {id} but not one of its posters"
-                    ))
+                    not(
+                        HoldCause::NotPoster,
+                        format!(
+                            "{sender} is a member of managed list {id} but not one of its posters"
+                        ),
+                    )
                 }
-                None => not(format!(
-                    "{sender} is not among the posters of {} list {id}",
-                    list.kind.as_str()
-                )),
+                None => not(
+                    HoldCause::NotPoster,
+                    format!(
+                        "{sender} is not among the posters of {} list {id}",
+                        list.kind.as_str()
+                    ),
+                ),
             }
         }
         ListKind::Discussion => match member {
-            Some(Status::Confirmed) if first_post && list.moderate_first_posts => not(format!(
-                "{sender} is a confirmed member of {id}, but a first post is held for a moderator"
-            )),
+            Some(Status::Confirmed) if first_post && list.moderate_first_posts => not(
+                HoldCause::FirstPost,
+                format!(
+                    "{sender} is a confirmed member of {id}, but a first post is held for a moderator"
+                ),
+            ),
             Some(Status::Confirmed) => allowed(format!("{sender} is a confirmed member of {id}")),
-            Some(Status::Pending) => {
-                not(format!("{sender} has not yet confirmed membership of {id}"))
-            }
-            Some(Status::Unsubscribed) => not(format!("{sender} has left {id}")),
-            Some(Status::Disabled) => not(format!("{sender}'s membership of {id} is disabled")),
-            None => not(format!("{sender} is not a member of discussion list {id}")),
+            Some(Status::Pending) => not(
+                HoldCause::NotConfirmed,
+                format!("{sender} has not yet confirmed membership of {id}"),
+            ),
+            Some(Status::Unsubscribed) => not(HoldCause::Left, format!("{sender} has left {id}")),
+            Some(Status::Disabled) => not(
+                HoldCause::Disabled,
+                format!("{sender}'s membership of {id} is disabled"),
+            ),
+            None => not(
+                HoldCause::NotMember,
+                format!("{sender} is not a member of discussion list {id}"),
+            ),
         },
     }
 }
@@ -135,6 +154,7 @@ mod tests {
         assert_eq!(
             p,
             Permission::NotAllowed {
+                cause: HoldCause::NotPoster,
                 reason: "ht@thpt-a.edu.vn is a member of managed list hieutruong but not one of its posters".into()
             }
         );
