@@ -122,7 +122,7 @@ fn trusted(config: &Config) -> Vec<String> {
         .site
         .authserv_ids
         .iter()
-        .map(|id| normalize_domain(id))
+        .map(|id| normalize_domain(id.get_ref()))
         .filter(|id| !id.is_empty())
         .collect()
 }
