@@ -6,7 +6,8 @@
 //!   own (`List-Id`, `List-Post`, …, `Precedence`, the loop header);
 //! - [`subject`]: the list's subject prefix, once;
 //! - [`dmarc`]: `From` rewritten for authors whose domain forbids others to send in its
-//!   name, and the list's `Reply-To` policy;
+//!   name (its DMARC policy, looked up by delivery and passed in: the handlers stay pure),
+//!   and the list's `Reply-To` policy;
 //! - [`footer`]: the list's footer as its own MIME part;
 //! - [`dkim`]: the site's signature, per message.
 //!
@@ -35,6 +36,7 @@ mod subject;
 mod testing;
 
 use crate::config::{Config, List};
+use crate::dns::Published;
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers};
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -107,15 +109,21 @@ pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError
 }
 
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
-/// once here. The result is signed per copy by [`ListCopy::personal`] or
-/// [`ListCopy::shared`].
-pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, HandlerError> {
+/// once here. `author` is the DMARC policy the author's From domain publishes (delivery
+/// looks it up: `dns::Resolver::published`). The result is signed per copy by
+/// [`ListCopy::personal`] or [`ListCopy::shared`].
+pub fn prepare(
+    raw: &[u8],
+    list: &List,
+    config: &Config,
+    author: &Published,
+) -> Result<ListCopy, HandlerError> {
     let raw = crlf(raw);
     let mut draft = Draft::parse(&raw)?;
     let original = Original::read(&draft);
     headers::apply(&mut draft, list, config)?;
     subject::apply(&mut draft, &original, list);
-    dmarc::apply(&mut draft, &original, list, config)?;
+    dmarc::apply(&mut draft, &original, list, config, author)?;
     footer::apply(&mut draft, &original, list);
 
     let signer = config
@@ -493,7 +501,7 @@ mod tests {
         let list = config.list("thpt").unwrap();
         let pdf = pdf_bytes(60 * 1024);
         let raw = circular(&pdf);
-        let copy = prepare(&raw, list, &config).unwrap();
+        let copy = prepare(&raw, list, &config, &Published::default()).unwrap();
         let out = copy.personal(&personal()).unwrap();
         let msg = parse(&out);
 
@@ -532,7 +540,7 @@ mod tests {
     fn shared_copies_carry_the_plain_mailto() {
         let config = config("");
         let list = config.list("thpt").unwrap();
-        let copy = prepare(&plain_post(), list, &config).unwrap();
+        let copy = prepare(&plain_post(), list, &config, &Published::default()).unwrap();
         let out = copy.shared().unwrap();
         let msg = parse(&out);
         assert_eq!(
@@ -546,7 +554,13 @@ mod tests {
     #[test]
     fn personal_without_url_has_no_one_click() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            &Published::default(),
+        )
+        .unwrap();
         let out = copy
             .personal(&Personal {
                 unsubscribe_url: None,
@@ -560,7 +574,13 @@ mod tests {
     #[test]
     fn bad_unsubscribe_inputs_are_refused() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            &Published::default(),
+        )
+        .unwrap();
         for url in [
             "http://moet.example/u/abc",
             "https://moet.example/u/abc>\r\nBcc: x@y.z",
@@ -592,7 +612,13 @@ mod tests {
         let raw = String::from_utf8(plain_post())
             .unwrap()
             .replace("\r\n", "\n");
-        let copy = prepare(raw.as_bytes(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            raw.as_bytes(),
+            config.list("thpt").unwrap(),
+            &config,
+            &Published::default(),
+        )
+        .unwrap();
         let out = copy.shared().unwrap();
         assert!(
             !(0..out.len()).any(|i| out[i] == b'\n' && (i == 0 || out[i - 1] != b'\r')),
@@ -612,7 +638,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    prepare(raw, list, &config),
+                    prepare(raw, list, &config, &Published::default()),
                     Err(HandlerError::Unparseable(_))
                 ),
                 "{raw:?}"

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use nhomthu::config;
+use nhomthu::dns::Resolver;
 use nhomthu::pipeline::{Runtime, process};
 use nhomthu::source::{Ack, Fetched};
 use nhomthu::store::members::Status;
@@ -52,11 +53,13 @@ impl Site {
         let config = config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
         let store = Store::open(&config.database_url()).await.unwrap();
         let templates = Templates::new(Path::new(templates));
+        let dns = Resolver::new(&config.dns).expect("a resolver from [dns]");
         Site {
             rt: Runtime {
                 config,
                 store,
                 templates,
+                dns,
             },
             _dir: dir,
             next: AtomicUsize::new(0),
