@@ -103,6 +103,31 @@ impl Site {
             .collect()
     }
 
+    /// Deliver every due copy of accepted posts into the file outbox; returns the copies
+    /// written so far, in file-name order.
+    pub async fn deliver_posts(&self) -> Vec<String> {
+        let config = &self.rt.config;
+        let sink = nhomthu::delivery::Sink::from_config(config).unwrap();
+        let secret = {
+            let mut conn = self.rt.store.pool().acquire().await.unwrap();
+            nhomthu::store::settings::secret(&mut conn).await.unwrap()
+        };
+        nhomthu::delivery::deliver_posts(config, &self.rt.store, &sink, &secret, &self.rt.dns)
+            .await
+            .unwrap();
+        let dir = config.path(&config.delivery.outbox);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| String::from_utf8(std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
     /// A member's status.
     pub async fn status(&self, list: &str, address: &str) -> Option<Status> {
         let mut conn = self.rt.store.pool().acquire().await.unwrap();
