@@ -4,13 +4,11 @@
 //! rewritten `"Name qua List" <list address>`, p=none and no record are kept, a subdomain
 //! follows its organizational domain's sp=, and a lookup that fails is rewritten.
 
-#[path = "common/dns.rs"]
-mod dns;
 #[path = "common/pipeline.rs"]
 mod pipeline;
 
 use nhomthu::store::posts::{self, PostStatus};
-use pipeline::Site;
+use pipeline::{Site, dns};
 
 const CONFIG: &str = r#"
 [site]

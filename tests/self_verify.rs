@@ -4,14 +4,12 @@
 //! with a valid signature aligned with it, and a request whose From domain publishes
 //! p=reject but carries no such signature is forged and answered nothing.
 
-#[path = "common/dns.rs"]
-mod dns;
 #[path = "common/pipeline.rs"]
 mod pipeline;
 
 use nhomthu::source::Ack;
 use nhomthu::store::posts::{self, PostStatus};
-use pipeline::Site;
+use pipeline::{Site, dns};
 
 const CONFIG: &str = r#"
 [site]

@@ -188,10 +188,10 @@ fn classify<T>(name: &str, found: mail_auth::Result<Arc<T>>) -> Result<Answer<T>
     use mail_auth::Error;
     match found {
         Ok(record) => Ok(Answer::Found(record)),
-        Err(Error::Dns(E::RecordNotFound(code))) if code == ResponseCode::NXDomain => {
+        Err(Error::Dns(E::RecordNotFound(ResponseCode::NXDomain))) => {
             Ok(Answer::Absent(format!("{name} does not exist")))
         }
-        Err(Error::Dns(E::RecordNotFound(code))) if code == ResponseCode::NoError => {
+        Err(Error::Dns(E::RecordNotFound(ResponseCode::NoError))) => {
             Ok(Answer::Absent(format!("{name} has no TXT record")))
         }
         Err(Error::Dns(E::RecordNotFound(code))) => Err(DnsError::Lookup {

@@ -2,6 +2,9 @@
 //! for tests that need no mail server. Answers are read back from the outbound queue.
 #![allow(dead_code)]
 
+#[path = "dns.rs"]
+pub mod dns;
+
 use nhomthu::config;
 use nhomthu::dns::Resolver;
 use nhomthu::pipeline::{Runtime, process};
@@ -39,7 +42,13 @@ pub async fn postgres_url(name: &str) -> String {
 
 impl Site {
     /// A site from configuration text whose `DATABASE` and `TEMPLATES` are filled in.
+    /// Without a `[dns]` table it asks the test DNS server (loopback, `scripts/dns`).
     pub async fn new(database: String, config_text: &str) -> Site {
+        let config_text = if config_text.contains("\n[dns]\n") {
+            config_text.to_string()
+        } else {
+            format!("{config_text}{}", dns::dns())
+        };
         let dir = tempfile::tempdir().unwrap();
         let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
         let text = config_text
