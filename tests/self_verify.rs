@@ -159,3 +159,54 @@ async fn forged_requests_get_no_answer_and_genuine_ones_do() {
         assert_eq!(answers[2].0, "gv2@none.test");
     }
 }
+
+#[test]
+fn inspect_shows_the_own_verification_and_the_authors_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let config = format!("{CONFIG}{}", dns::dns())
+        .replace(
+            "DATABASE",
+            &format!("sqlite://{}/nhomthu.db", dir.path().display()),
+        )
+        .replace("TEMPLATES", templates);
+    let path = dir.path().join("lists.toml");
+    std::fs::write(&path, config).unwrap();
+    let inspect = |raw: &[u8]| {
+        let eml = dir.path().join("post.eml");
+        std::fs::write(&eml, raw).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nhomthu"))
+            .arg("--config")
+            .arg(&path)
+            .arg("inspect")
+            .arg(&eml)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let signed = inspect(&dns::sign(post("cv9").as_bytes(), "sgd.test"));
+    assert!(
+        signed.contains(r#"verified:   {"result":"pass","method":"dkim=pass header.d=sgd.test (relaxed alignment)"}"#),
+        "{signed}"
+    );
+    assert!(
+        signed.contains("dmarc:      Reject: p=reject at _dmarc.sgd.test"),
+        "{signed}"
+    );
+    let forged = inspect(format!("{FORGED_VERDICT}{}", post("cv10")).as_bytes());
+    assert!(
+        forged.contains(r#"verified:   {"result":"fail","reason":"no DKIM signature""#),
+        "{forged}"
+    );
+    assert!(
+        forged.contains(
+            "forged:     no DKIM signature, and the domain publishes p=reject at _dmarc.sgd.test"
+        ),
+        "{forged}"
+    );
+}
