@@ -1,7 +1,8 @@
 //! The command line: `run`, `check`, `lists`, `members`, `audit`, `quarantine`, `inspect`.
 
 use crate::classify;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Verify};
+use crate::dns::Resolver;
 use crate::message::Inbound;
 use crate::pipeline::Runtime;
 use crate::store::members::{self, Change, Status};
@@ -147,6 +148,11 @@ pub enum MembersCommand {
     },
 }
 
+/// The resolver `[dns]` describes.
+fn resolver(config: &Config) -> Result<Resolver> {
+    Resolver::new(&config.dns).context("setting up DNS ([dns] in the configuration)")
+}
+
 fn load(path: &Path) -> Result<Config> {
     config::load(path).map_err(|errors| {
         for e in &errors {
@@ -172,23 +178,32 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Check => {
             let config = load(&cli.config)?;
+            for w in &config.warnings {
+                eprintln!("{w}");
+            }
             check_templates(&config)?;
             out!(
-                "{}: ok ({} lists, {} mailboxes)",
+                "{}: ok ({} lists, {} mailboxes, {} warning(s))",
                 cli.config.display(),
                 config.lists.len(),
-                config.mailboxes.len()
+                config.mailboxes.len(),
+                config.warnings.len()
             );
             Ok(())
         }
         Command::Run { once } => {
             let config = load(&cli.config)?;
+            for w in &config.warnings {
+                tracing::warn!(warning = %w, "configuration");
+            }
+            let dns = resolver(&config)?;
             let store = open_store(&config).await?;
             let templates = Templates::new(&config.templates_dir());
             let rt = Arc::new(Runtime {
                 config,
                 store: store.clone(),
                 templates: Arc::new(templates),
+                dns,
             });
             let result = if once {
                 daemon::run_once(rt).await
@@ -292,7 +307,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             file,
             mailbox,
             json,
-        } => inspect(&cli.config, &file, mailbox.as_deref(), json),
+        } => inspect(&cli.config, &file, mailbox.as_deref(), json).await,
     }
 }
 
@@ -500,10 +515,14 @@ async fn import(store: &Store, list: &str, file: &Path, operator: &str) -> Resul
     Ok((added, skipped))
 }
 
-fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Result<()> {
+/// `inspect`: classify and explain, acting on nothing. With `verify = "self"` it asks DNS
+/// (through `[dns]`) for the From domain's DMARC policy and DKIM keys, exactly as the
+/// pipeline would, and shows the result; it also shows the policy that decides whether
+/// list copies of a post keep the author's From.
+async fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Result<()> {
     let config = load(path)?;
     let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let Some(msg) = Inbound::parse(&raw) else {
+    let Some(mut msg) = Inbound::parse(&raw) else {
         let reason = "unparseable: no header fields found (would be quarantined)";
         if json {
             out!(
@@ -529,12 +548,39 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             .context("the configuration has no [[mailbox]]")?,
     };
     let decision = classify::classify(&msg, &config, chosen);
+    let looks_up = config.site.verify == Verify::Itself
+        || matches!(decision.class, classify::Class::Post { .. });
+    let dns = if looks_up {
+        Some(resolver(&config)?)
+    } else {
+        None
+    };
+    let from_domain = msg
+        .from
+        .as_ref()
+        .and_then(|f| f.address.rsplit_once('@'))
+        .map(|(_, d)| d.to_string());
+    if config.site.verify == Verify::Itself
+        && let (Some(dns), Some(from)) = (&dns, &msg.from)
+    {
+        msg.verified = Some(dns.self_check(&raw, &from.address).await);
+    }
+    let published = match (&decision.class, &dns, &from_domain) {
+        (classify::Class::Post { .. }, Some(dns), Some(domain)) => {
+            Some(dns.published(domain).await)
+        }
+        _ => None,
+    };
     let authentication = crate::rules::auth::check(&msg, &config);
+    let forged = crate::rules::auth::forged(&msg, &config);
     if json {
         let out = serde_json::json!({
             "mailbox": chosen.name(),
             "decision": decision,
             "authentication": authentication,
+            "verified": msg.verified,
+            "forged": forged,
+            "author_policy": published,
             "from": msg.from,
             "recipients": msg.recipients,
             "subject": msg.subject,
@@ -555,6 +601,9 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
             classify::Class::Post { lists } => {
                 out!("lists:      {}", lists.join(", "));
                 out!("sender:     {}", serde_json::to_string(&authentication)?);
+                if let Some(p) = &published {
+                    out!("dmarc:      {:?}: {}", p.policy, p.detail);
+                }
             }
             classify::Class::Bounce { report, verp } => {
                 if let Some(v) = verp {
@@ -571,6 +620,12 @@ fn inspect(path: &Path, file: &Path, mailbox: Option<&str>, json: bool) -> Resul
                 print_report(report)?;
             }
             _ => {}
+        }
+        if let Some(v) = &msg.verified {
+            out!("verified:   {}", serde_json::to_string(v)?);
+        }
+        if let Some(why) = &forged {
+            out!("forged:     {why}");
         }
         out!(
             "from:       {}",

@@ -237,6 +237,9 @@ async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::sto
     }
     let secret = crate::store::settings::secret(&mut *rt.store.pool().acquire().await?).await?;
     let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink, &secret).await?;
-    pass.add(delivery::deliver_posts(&rt.config, &rt.templates, &rt.store, sink, &secret).await?);
+    pass.add(
+        delivery::deliver_posts(&rt.config, &rt.templates, &rt.store, sink, &secret, &rt.dns)
+            .await?,
+    );
     Ok(pass)
 }

@@ -15,6 +15,7 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod delivery;
+pub mod dns;
 pub mod handlers;
 pub mod list_fields;
 pub mod mac;

@@ -41,6 +41,9 @@ pub struct Inbound {
     /// What the message reports about mail the system sent, if it is a bounce, a delay
     /// warning or a complaint.
     pub report: Option<crate::bounce::Report>,
+    /// nhomthu's own DKIM verification of the From (`[site] verify = "self"`), set by the
+    /// pipeline for posts and requests before the rules read it; `None` otherwise.
+    pub verified: Option<crate::dns::SelfCheck>,
 }
 
 impl Inbound {
@@ -141,6 +144,7 @@ impl Inbound {
             content_type,
             report_type,
             report: crate::bounce::read(&msg),
+            verified: None,
         })
     }
 

@@ -1,10 +1,17 @@
 //! One inbound message's way through the system: already seen? → parse → classify →
-//! handler, with the inbound record and every effect in one transaction. Whatever fails is
-//! quarantined with its reason, so no message can block its mailbox.
+//! (with `[site] verify = "self"`, for a post or a request: nhomthu's own DKIM check,
+//! through DNS) → handler, with the inbound record and every effect in one transaction.
+//! Whatever fails is quarantined with its reason, so no message can block its mailbox.
+//!
+//! The DKIM check runs here, asynchronously, so that `classify` and the rules stay pure:
+//! its result is stored in `Inbound::verified` and the rules decide from it. It runs after
+//! classification only to spare DNS for machine mail (bounces, auto-replies), which no
+//! rule reads it for.
 
 use crate::actions::{self, Ctx};
 use crate::classify::{self, Class};
-use crate::config::{Config, Mailbox};
+use crate::config::{Config, Mailbox, Verify};
+use crate::dns::Resolver;
 use crate::message::Inbound;
 use crate::source::{Ack, Fetched};
 use crate::store::inbound::{self, Disposition, Record};
@@ -21,6 +28,8 @@ pub struct Runtime {
     pub store: Store,
     /// The mail templates.
     pub templates: std::sync::Arc<Templates>,
+    /// The process's resolver: DMARC policies and DKIM keys.
+    pub dns: Resolver,
 }
 
 /// Process one message and say how to acknowledge it. An `Err` means nothing could be
@@ -41,7 +50,7 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
     }
     // A panic in a library on hostile bytes is one more reason to quarantine, never a
     // stopped mailbox.
-    let parsed = match catch_unwind(|| Inbound::parse(&msg.raw)) {
+    let mut parsed = match catch_unwind(|| Inbound::parse(&msg.raw)) {
         Ok(Some(parsed)) => parsed,
         Ok(None) => {
             return quarantine(rt, name, msg, None, "unparseable: no header fields found").await;
@@ -62,6 +71,13 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
     };
     if decision.class == Class::Invalid {
         return quarantine(rt, name, msg, Some(&parsed), &decision.reason).await;
+    }
+    if let Err(panic) = AssertUnwindSafe(verify(rt, &msg.raw, &decision.class, &mut parsed))
+        .catch_unwind()
+        .await
+    {
+        let reason = format!("DKIM verification failed: {}", panic_text(&panic));
+        return quarantine(rt, name, msg, Some(&parsed), &reason).await;
     }
 
     let attempt = async {
@@ -112,6 +128,23 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
             let reason = format!("{} handler failed: {e}", decision.class.name());
             quarantine(rt, name, msg, Some(&parsed), &reason).await
         }
+    }
+}
+
+/// With `verify = "self"`, check the DKIM signatures of a post or a request (the mail whose
+/// From the rules and the answer caps trust) and keep the result for them.
+async fn verify(rt: &Runtime, raw: &[u8], class: &Class, msg: &mut Inbound) {
+    let consulted = matches!(
+        class,
+        Class::Post { .. } | Class::Registration { .. } | Class::Unsubscribe { .. }
+    );
+    if rt.config.site.verify != Verify::Itself || !consulted {
+        return;
+    }
+    if let Some(from) = &msg.from {
+        let check = rt.dns.self_check(raw, &from.address).await;
+        tracing::debug!(from = %from.address, ?check, "DKIM verified by nhomthu");
+        msg.verified = Some(check);
     }
 }
 

@@ -57,7 +57,7 @@ fn site_in_mode(dir: &Path, m: &Ministry, smtp: u16, mode: &str, relay: &str) ->
         templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
     );
     let path = dir.join("lists.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text + &dns_table()).unwrap();
     path
 }
 

@@ -2,7 +2,7 @@
 //! small `lists.toml` into a temporary directory (with a `templates` directory beside it,
 //! so the template check passes unless a test is about it) and loads it.
 
-use nhomthu::config::{Config, ConfigError, load};
+use nhomthu::config::{Config, ConfigError, Severity, load};
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
@@ -320,4 +320,110 @@ fn bounce_thresholds_must_make_sense() {
     assert_eq!(errors.len(), 2, "{}", render(&errors));
     assert_at(&errors[0], &path, 8, 18, "half_life_days = -1");
     assert_at(&errors[1], &path, 7, 13, "threshold = 0");
+}
+
+/// VALID trusting an authserv-id (line 5) and sending over SMTP (line 8).
+fn forgeable_smtp_site() -> String {
+    VALID
+        .replace(
+            "noreply = \"norply@moet.test\"\n",
+            "noreply = \"norply@moet.test\"\nauthserv_ids = [\"mx.moet.test\"]\n",
+        )
+        .replace(
+            "transport = \"file\"\n",
+            "transport = \"smtp\"\n\n[[delivery.relay]]\nhost = \"127.0.0.1\"\n",
+        )
+}
+
+#[test]
+fn a_forgeable_trust_and_bulk_mail_without_one_click_are_warnings() {
+    let text = forgeable_smtp_site();
+    let (_dir, path, result) = try_load(&text);
+    let config =
+        result.unwrap_or_else(|e| panic!("warnings must not stop loading: {}", render(&e)));
+    let w = &config.warnings;
+    assert_eq!(w.len(), 2, "{}", render(w));
+    assert!(w.iter().all(|w| w.severity == Severity::Warning));
+    assert_at(
+        &w[0],
+        &path,
+        5,
+        17,
+        "anyone can write `Authentication-Results: mx.moet.test; dmarc=pass`",
+    );
+    assert!(w[0].message.contains("a Maildir mailbox"), "{}", w[0]);
+    assert!(w[0].hint.contains("verify = \"self\""), "{}", w[0]);
+    assert!(w[0].hint.contains("header_checks") && w[0].hint.contains("OpenDMARC"));
+    assert_at(&w[1], &path, 8, 13, "RFC 8058");
+    assert!(w[1].message.contains("Gmail and Yahoo"), "{}", w[1]);
+    assert!(
+        w[1].to_string()
+            .starts_with(&format!("{}:8:13: warning: ", path.display()))
+    );
+
+    // verify = "self" answers the first; listen with an https base_url the second.
+    let fixed = text.replace(
+        "name = \"Test\"\n",
+        "name = \"Test\"\nverify = \"self\"\nlisten = \"127.0.0.1:8025\"\nbase_url = \"https://moet.test\"\n",
+    );
+    let (_dir, _path, result) = try_load(&fixed);
+    let config = result.unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert!(config.warnings.is_empty(), "{}", render(&config.warnings));
+
+    // Hosted mail read over IMAP: its server's verdict is trustworthy.
+    let hosted = forgeable_smtp_site().replace(
+        "maildir = \"mail\"\n",
+        "[mailbox.imap]\nhost = \"imap.gmail.com\"\nuser = \"norply@moet.test\"\npassword_env = \"HOME\"\n",
+    );
+    let (_dir, _path, result) = try_load(&hosted);
+    let config = result.unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(config.warnings.len(), 1, "{}", render(&config.warnings));
+    assert!(config.warnings[0].message.contains("one-click"));
+    // A self-hosted IMAP server is no better than a Maildir.
+    let dovecot = hosted.replace("imap.gmail.com", "127.0.0.1");
+    let (_dir, _path, result) = try_load(&dovecot);
+    let config = result.unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(config.warnings.len(), 2, "{}", render(&config.warnings));
+    assert!(
+        config.warnings[0]
+            .message
+            .contains("no IMAP mailbox at a hosted provider")
+    );
+}
+
+#[test]
+fn nhomthu_check_prints_the_warnings_and_succeeds() {
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let text = forgeable_smtp_site().replace(
+        "name = \"Test\"\n",
+        &format!("name = \"Test\"\ntemplates = \"{templates}\"\n"),
+    );
+    let (_dir, path) = setup(&text, false);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nhomthu"))
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let file = path.display();
+    assert!(
+        stderr.contains(&format!(
+            "{file}:6:17: warning: authserv_ids trusts \"mx.moet.test\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:9:13: warning: posts go out over SMTP without one-click unsubscribe"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("\n  hint: ").count(), 2, "{stderr}");
+    assert!(
+        stdout.contains("ok (1 lists, 1 mailboxes, 2 warning(s))"),
+        "{stdout}"
+    );
 }

@@ -32,7 +32,7 @@ fn site(dir: &Path, p: &People) -> PathBuf {
         smtp = smtp_port(),
     );
     let path = dir.join("lists.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text + &dns_table()).unwrap();
     path
 }
 

@@ -83,7 +83,7 @@ registration = ["{registration}"]
         ca = ca.display(),
     );
     let path = dir.join("lists.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, text + &dns_table()).unwrap();
     path
 }
 

@@ -933,7 +933,7 @@ fn list_copy(list: &str, text: &PostText) -> Result<Option<Vec<u8>>, TestCaseErr
     let list = &config.lists[i];
     let raw = post(text, list.address.get_ref());
     let templates = std::sync::Arc::new(Templates::new(&config.templates_dir()));
-    let copy = handlers::prepare(&raw, list, &config, &templates)
+    let copy = handlers::prepare(&raw, list, &config, &templates, &Default::default())
         .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
     let result = if text.personal {
         let secret = "a site secret";

@@ -115,6 +115,45 @@ async fn answers_to_one_address_are_capped_per_day() {
 }
 
 #[tokio::test]
+async fn answers_to_one_domain_are_capped_per_hour() {
+    let config = CONFIG.replace(
+        "answers_per_hour = 1000",
+        "answers_per_hour = 1000\nanswers_per_domain_per_hour = 3",
+    );
+    for site in Site::both("domaincap", &config).await {
+        // A flood of requests for different addresses of one organisation.
+        for i in 0..6 {
+            site.receive(&register(
+                &format!("nv{i}@Flood.Test"),
+                "dangky-thpt@moet.test",
+            ))
+            .await;
+        }
+        let answers = site.answers().await;
+        assert_eq!(answers.len(), 3, "answers_per_domain_per_hour = 3");
+        assert!(
+            answers
+                .iter()
+                .all(|(rcpt, _)| rcpt.ends_with("@flood.test"))
+        );
+        // The requests were recorded: the dropped ones left pending members, no answer.
+        assert_eq!(
+            site.status("thpt", "nv5@flood.test").await,
+            Some(Status::Pending)
+        );
+        // Another domain is still answered, and so is a lookalike suffix.
+        site.receive(&register("gv@school.test", "dangky-thpt@moet.test"))
+            .await;
+        site.receive(&register("gv@notflood.test", "dangky-thpt@moet.test"))
+            .await;
+        let answers = site.answers().await;
+        assert_eq!(answers.len(), 5);
+        assert_eq!(answers[3].0, "gv@school.test");
+        assert_eq!(answers[4].0, "gv@notflood.test");
+    }
+}
+
+#[tokio::test]
 async fn the_site_wide_hourly_cap_holds() {
     for site in Site::both("sitecap", CONFIG).await {
         let mut site = site;

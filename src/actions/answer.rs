@@ -1,5 +1,7 @@
 //! Queue one of the system's answers, within the caps that keep an open registration
-//! address from being aimed at a victim's mailbox.
+//! address from being aimed at a victim's mailbox: per address per day, per recipient
+//! domain per hour (a flood of forged requests for one organisation's addresses), and
+//! site-wide per hour.
 
 use super::{ActionError, Ctx};
 use crate::compose::{self, Answer, Held, Kind};
@@ -39,17 +41,30 @@ impl<'a> Ctx<'a> {
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
-/// Whether another answer to `rcpt` stays within the per-address and site-wide caps.
+/// Whether another answer to `rcpt` stays within the per-address, per-domain and
+/// site-wide caps.
 async fn allowed(conn: &mut AnyConnection, env: &Env<'_>, rcpt: &str) -> Result<bool, ActionError> {
-    let cap = env.config.limits.answers_per_address_per_day;
+    let limits = &env.config.limits;
     let to_rcpt = outbound::count_to(&mut *conn, rcpt, store::now() - DAY).await?;
-    if to_rcpt >= i64::from(cap) {
+    if to_rcpt >= i64::from(limits.answers_per_address_per_day) {
         tracing::warn!(
             rcpt,
             sent = to_rcpt,
             "answer dropped: per-address daily cap reached"
         );
         return Ok(false);
+    }
+    if let Some((_, domain)) = rcpt.rsplit_once('@') {
+        let to_domain = outbound::count_to_domain(&mut *conn, domain, store::now() - HOUR).await?;
+        if to_domain >= i64::from(limits.answers_per_domain_per_hour) {
+            tracing::warn!(
+                rcpt,
+                domain,
+                sent = to_domain,
+                "answer dropped: per-domain hourly cap reached"
+            );
+            return Ok(false);
+        }
     }
     site_allows(conn, env, rcpt).await
 }

@@ -1,16 +1,22 @@
 //! Checks that TOML alone cannot express: unique ids and addresses, every registration
 //! address read by some mailbox, passwords present in the environment, kinds that fit.
+//! Errors keep the file from loading; warnings (a trust that anyone can forge, bulk mail
+//! without one-click unsubscribe) are kept in `Config::warnings` and printed by
+//! `nhomthu check`.
 
-use super::{Config, ListKind, TransportKind};
+use super::{Config, ListKind, TransportKind, Verify};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-/// One problem in the configuration, located in its file.
+/// One problem in the configuration, located in its file: an error, or a warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// An error (the file does not load) or a warning (it loads; the hint says why not
+    /// to leave it so).
+    pub severity: Severity,
     /// The file.
     pub file: PathBuf,
     /// 1-based line; 0 when the problem concerns the whole file.
@@ -36,6 +42,7 @@ impl ConfigError {
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
         ConfigError {
+            severity: Severity::Error,
             file: file.to_path_buf(),
             line,
             column,
@@ -50,6 +57,7 @@ impl ConfigError {
         hint: impl Into<String>,
     ) -> Self {
         ConfigError {
+            severity: Severity::Error,
             file: file.to_path_buf(),
             line: 0,
             column: 0,
@@ -59,14 +67,34 @@ impl ConfigError {
     }
 }
 
+/// How serious a [`ConfigError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The configuration does not load.
+    Error,
+    /// The configuration loads, but is probably not what the operator wants.
+    Warning,
+}
+
+impl ConfigError {
+    fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
         if self.line == 0 {
-            write!(f, "{}: error: {}", self.file.display(), self.message)?;
+            write!(f, "{}: {severity}: {}", self.file.display(), self.message)?;
         } else {
             write!(
                 f,
-                "{}:{}:{}: error: {}",
+                "{}:{}:{}: {severity}: {}",
                 self.file.display(),
                 self.line,
                 self.column,
@@ -314,6 +342,15 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
 
     check_bounces(&mut c, &config.bounces);
 
+    let timeout = &config.dns.timeout_seconds;
+    if *timeout.get_ref() == 0 {
+        c.error(
+            timeout.span(),
+            "[dns] timeout_seconds = 0 would fail every lookup".into(),
+            "write a number of seconds, e.g. 5",
+        );
+    }
+
     let templates = config.templates_dir();
     if !templates.is_dir() {
         let message = format!("template directory {} does not exist", templates.display());
@@ -327,6 +364,82 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
     c.errors
+}
+
+/// Mail hosts whose receiving servers write trustworthy Authentication-Results: they
+/// verify every message and replace what the sender wrote (Google, Microsoft, Yahoo, Zoho,
+/// Fastmail, iCloud). An IMAP mailbox elsewhere is taken as self-hosted.
+const HOSTED_IMAP: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "office365.com",
+    "outlook.com",
+    "yahoo.com",
+    "zoho.com",
+    "fastmail.com",
+    "me.com",
+];
+
+/// What loads but is probably not meant: a trust anyone can forge, bulk mail without
+/// one-click unsubscribe.
+pub(super) fn warnings(config: &Config, text: &str, file: &Path) -> Vec<ConfigError> {
+    let mut out = Vec::new();
+    let site = &config.site;
+    let hosted = |host: &str| {
+        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+        HOSTED_IMAP
+            .iter()
+            .any(|h| host == *h || host.strip_suffix(h).is_some_and(|rest| rest.ends_with('.')))
+    };
+    let maildir = config.mailboxes.iter().any(|m| m.maildir.is_some());
+    let hosted_imap = config
+        .mailboxes
+        .iter()
+        .filter_map(|m| m.imap.as_ref())
+        .any(|imap| hosted(&imap.host));
+    if site.verify == Verify::Authserv
+        && let Some(id) = site.authserv_ids.first()
+        && (maildir || !hosted_imap)
+    {
+        let source = if maildir {
+            "a Maildir mailbox"
+        } else {
+            "no IMAP mailbox at a hosted provider"
+        };
+        out.push(
+            ConfigError::at(
+                file,
+                text,
+                id.span(),
+                format!(
+                    "authserv_ids trusts {:?} on a self-hosted site ({source}): anyone can write `Authentication-Results: {}; dmarc=pass` into a message",
+                    id.get_ref(),
+                    id.get_ref()
+                ),
+                "set [site] verify = \"self\" (nhomthu checks DKIM itself through [dns]), or make the MTA strip incoming Authentication-Results (Postfix: `header_checks = pcre:/etc/postfix/header_checks` holding `/^Authentication-Results:/ IGNORE`; headers added by milters are not subject to it) and run OpenDMARC",
+            )
+            .warning(),
+        );
+    }
+
+    let delivery = &config.delivery;
+    let one_click = site.listen.is_some()
+        && site
+            .base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+    if *delivery.transport.get_ref() == TransportKind::Smtp && !one_click {
+        let message = "posts go out over SMTP without one-click unsubscribe: Gmail and Yahoo require RFC 8058 (List-Unsubscribe-Post) of bulk senders and may refuse or junk the copies";
+        let hint = "set [site] listen (the address of nhomthu's unsubscribe endpoint) and an https:// base_url whose web server forwards /u/ to it";
+        let span = delivery.transport.span();
+        let warning = if span.is_empty() {
+            ConfigError::whole_file(file, message, hint)
+        } else {
+            ConfigError::at(file, text, span, message, hint)
+        };
+        out.push(warning.warning());
+    }
+    out
 }
 
 fn check_bounces(c: &mut Checker, b: &crate::config::Bounces) {

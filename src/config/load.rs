@@ -32,6 +32,7 @@ pub fn load_str(text: &str, path: &Path, base: &Path) -> Result<Config, Vec<Conf
     config.base_dir = base.to_path_buf();
     let errors = check::validate(&config, text, path);
     if errors.is_empty() {
+        config.warnings = check::warnings(&config, text, path);
         Ok(config)
     } else {
         Err(errors)

@@ -5,7 +5,7 @@
 mod check;
 mod load;
 
-pub use check::ConfigError;
+pub use check::{ConfigError, Severity};
 pub use load::load;
 
 use serde::Deserialize;
@@ -32,6 +32,9 @@ pub struct Config {
     /// Authors' domains whose DMARC policy forbids others to send in their name.
     #[serde(default)]
     pub dmarc: Dmarc,
+    /// The DNS servers asked for DMARC policies and DKIM keys.
+    #[serde(default)]
+    pub dns: Dns,
     /// The inboxes the poller reads: registration addresses, the no-reply address.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<Mailbox>,
@@ -41,6 +44,10 @@ pub struct Config {
     /// Directory holding the file; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// What `load` found questionable without refusing the file (`nhomthu check` prints
+    /// them; `nhomthu run` logs them).
+    #[serde(skip)]
+    pub warnings: Vec<ConfigError>,
 }
 
 /// `[site]`.
@@ -77,17 +84,57 @@ pub struct Site {
     #[serde(default = "yes")]
     pub plus_address_tokens: bool,
     /// The authserv-ids of the receiving servers whose Authentication-Results headers are
-    /// believed (RFC 8601), e.g. `["mx.google.com"]`. Results from any other id are
-    /// ignored, so a sender cannot vouch for itself. Default: none (every post to an
-    /// announce list is then held for a moderator).
+    /// believed (RFC 8601), e.g. `["mx.google.com"]`, with `verify = "authserv"`. Results
+    /// from any other id are ignored, so a sender cannot vouch for itself. Default: none
+    /// (every post to an announce list is then held for a moderator).
     #[serde(default)]
-    pub authserv_ids: Vec<String>,
+    pub authserv_ids: Vec<Spanned<String>>,
+    /// Who vouches for a From address: `"authserv"` (the receiving server's
+    /// Authentication-Results, from an `authserv_ids` server: hosted mail whose server is
+    /// trusted) or `"self"` (nhomthu verifies DKIM itself, keys from `[dns]`, and ignores
+    /// every Authentication-Results header). Default: authserv.
+    #[serde(default)]
+    pub verify: Verify,
     /// Address of the built-in HTTP endpoint for one-click unsubscribe (RFC 8058), e.g.
     /// `127.0.0.1:8025`, behind the web server that serves `base_url`. With it and a
     /// `base_url`, list mail carries an https unsubscribe link and
     /// `List-Unsubscribe-Post`. Default: none (mailto only).
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// Who vouches for the From address of a post or a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verify {
+    /// The receiving server's `Authentication-Results`, when its authserv-id is trusted.
+    #[default]
+    Authserv,
+    /// nhomthu's own DKIM verification, aligned with the From domain (DMARC's DKIM path).
+    #[serde(rename = "self")]
+    Itself,
+}
+
+/// `[dns]`: the resolver for DMARC policies and DKIM keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Nameservers as `ip:port`, asked over UDP and TCP, e.g. `["127.0.0.1:53"]`.
+    /// Default: those of the system (`/etc/resolv.conf`).
+    #[serde(default)]
+    pub servers: Vec<std::net::SocketAddr>,
+    /// Seconds one lookup may take in all before it counts as failed. Default: 5.
+    #[serde(default = "default_dns_timeout_seconds")]
+    pub timeout_seconds: Spanned<u64>,
+}
+
+impl Default for Dns {
+    fn default() -> Self {
+        Dns {
+            servers: Vec::new(),
+            timeout_seconds: default_dns_timeout_seconds(),
+        }
+    }
 }
 
 /// `[dkim]`: the site's signing key.
@@ -102,12 +149,14 @@ pub struct Dkim {
     pub private_key: Spanned<PathBuf>,
 }
 
-/// `[dmarc]`: the system may not reach DNS, so strict policies are listed here.
+/// `[dmarc]`: the From rewrite of list copies follows the author domain's published DMARC
+/// policy (looked up through `[dns]`); these domains are rewritten whatever DNS says.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dmarc {
-    /// Domains publishing `p=reject` or `p=quarantine`: a post by an author there goes out
-    /// `From: "Author qua List" <list address>` with `Reply-To` the author. Default: none.
+    /// Domains (and their subdomains) whose authors' posts always go out
+    /// `From: "Author qua List" <list address>` with `Reply-To` the author, even when DNS
+    /// shows no strict policy. Default: none.
     #[serde(default)]
     pub strict: Vec<String>,
 }
@@ -123,6 +172,12 @@ pub struct Limits {
     /// Automatic answers the whole site may send in one hour. Default: 2000.
     #[serde(default = "default_per_hour")]
     pub answers_per_hour: u32,
+    /// Automatic answers the addresses of one domain (the part after `@`) may receive in
+    /// one hour, so forged requests cannot flood one organisation or burn the site's
+    /// reputation at one provider. Raise it before inviting a whole provider's users at
+    /// once. Default: 200.
+    #[serde(default = "default_per_domain_per_hour")]
+    pub answers_per_domain_per_hour: u32,
     /// Largest inbound message accepted, in bytes; larger ones are quarantined.
     /// Default: 25 MiB.
     #[serde(default = "default_max_message_bytes")]
@@ -134,6 +189,7 @@ impl Default for Limits {
         Limits {
             answers_per_address_per_day: default_per_address_per_day(),
             answers_per_hour: default_per_hour(),
+            answers_per_domain_per_hour: default_per_domain_per_hour(),
             max_message_bytes: default_max_message_bytes(),
         }
     }
@@ -589,6 +645,12 @@ fn default_per_address_per_day() -> u32 {
 }
 fn default_per_hour() -> u32 {
     2000
+}
+fn default_per_domain_per_hour() -> u32 {
+    200
+}
+fn default_dns_timeout_seconds() -> Spanned<u64> {
+    Spanned::new(0..0, 5)
 }
 fn default_max_message_bytes() -> usize {
     25 * 1024 * 1024

@@ -3,9 +3,13 @@
 //! footer), then either personalised (one message per recipient with its own
 //! unsubscribe address and a VERP return path `norply+b<delivery id>-<code>@`, so a bounce
 //! names its member) or batched (one copy for up to `max_recipients` recipients).
+//! Before a post is prepared, the DMARC policy of its author's domain is looked up once
+//! (through the process's resolver and its cache) and handed to the pure handlers, which
+//! rewrite `From` when the domain's policy is strict.
 
 use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
+use crate::dns::{Published, Resolver};
 use crate::handlers::{self, ListCopy, Personal};
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
@@ -25,18 +29,20 @@ const FILE_BATCH: usize = 100;
 
 type Copies = HashMap<(i64, String), Result<Arc<ListCopy>, String>>;
 
-/// Attempt every post recipient due now.
+/// Attempt every post recipient due now; `dns` looks up the authors' DMARC policies.
 pub async fn deliver_posts(
     config: &Config,
     templates: &Arc<Templates>,
     store: &Store,
     sink: &Sink,
     secret: &str,
+    dns: &Resolver,
 ) -> Result<Pass, StoreError> {
     if let Sink::Relays(relays) = sink {
         relays.refresh(store).await?;
     }
     let mut copies: Copies = HashMap::new();
+    let mut policies: HashMap<i64, Published> = HashMap::new();
     let mut pass = Pass::default();
     let mut cursor = deliveries::Cursor::new();
     loop {
@@ -46,12 +52,24 @@ pub async fn deliver_posts(
         }
         if copies.len() > COPIES {
             copies.clear();
+            policies.clear();
         }
         for d in &due {
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 copies.entry((d.post_id, d.list_id.clone()))
             {
-                slot.insert(prepare(config, templates, store, d.post_id, &d.list_id).await?);
+                slot.insert(
+                    prepare(
+                        config,
+                        templates,
+                        store,
+                        dns,
+                        &mut policies,
+                        d.post_id,
+                        &d.list_id,
+                    )
+                    .await?,
+                );
             }
         }
         let outcomes = match config.delivery.mode {
@@ -84,11 +102,14 @@ pub async fn deliver_posts(
     }
 }
 
-/// The list copy of a post, or why it cannot be made (then its recipients fail).
+/// The list copy of a post, or why it cannot be made (then its recipients fail). The
+/// author's DMARC policy is looked up once per post (kept in `policies`).
 async fn prepare(
     config: &Config,
     templates: &Arc<Templates>,
     store: &Store,
+    dns: &Resolver,
+    policies: &mut HashMap<i64, Published>,
     post_id: i64,
     list_id: &str,
 ) -> Result<Result<Arc<ListCopy>, String>, StoreError> {
@@ -98,9 +119,28 @@ async fn prepare(
     let Some(list) = config.list(list_id) else {
         return Ok(Err(format!("list {list_id} is no longer configured")));
     };
-    Ok(handlers::prepare(&raw, list, config, templates)
+    let author = match policies.get(&post_id) {
+        Some(author) => author.clone(),
+        None => {
+            let author = match author_domain(&raw) {
+                Some(domain) => dns.published(&domain).await,
+                None => Published::default(),
+            };
+            tracing::debug!(post = post_id, policy = ?author.policy, detail = %author.detail, "author's DMARC policy");
+            policies.insert(post_id, author.clone());
+            author
+        }
+    };
+    Ok(handlers::prepare(&raw, list, config, templates, &author)
         .map(Arc::new)
         .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")))
+}
+
+/// The domain of the post's first From address, read as the handlers read it.
+fn author_domain(raw: &[u8]) -> Option<String> {
+    let head = mail_parser::MessageParser::default().parse_headers(raw)?;
+    let address = head.from()?.first()?.address.as_deref()?.trim().to_string();
+    address.rsplit_once('@').map(|(_, d)| d.to_string())
 }
 
 /// What an attempt's result means for the row.

@@ -223,6 +223,7 @@ mod tests {
             config.list(list).unwrap(),
             &config,
             &templates(),
+            &Default::default(),
         )
         .unwrap()
     }
@@ -359,22 +360,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = signing_config(dir.path(), "not a key");
         let list = config.list("thpt").unwrap();
-        let err = prepare(&plain_post(), list, &config, &templates())
-            .err()
-            .unwrap();
+        let err = prepare(
+            &plain_post(),
+            list,
+            &config,
+            &templates(),
+            &Default::default(),
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, HandlerError::DkimKey { .. }), "{err}");
 
         std::fs::remove_file(dir.path().join("dkim.pem")).unwrap();
-        let err = prepare(&plain_post(), list, &config, &templates())
-            .err()
-            .unwrap();
+        let err = prepare(
+            &plain_post(),
+            list,
+            &config,
+            &templates(),
+            &Default::default(),
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("dkim.pem"), "{err}");
 
         let ec = pem("EC PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         std::fs::write(dir.path().join("dkim.pem"), ec).unwrap();
-        let err = prepare(&plain_post(), list, &config, &templates())
-            .err()
-            .unwrap();
+        let err = prepare(
+            &plain_post(),
+            list,
+            &config,
+            &templates(),
+            &Default::default(),
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("RSA or Ed25519"), "{err}");
     }
 

@@ -1,10 +1,13 @@
 //! DMARC-safe authorship and the list's Reply-To policy.
 //!
-//! An author whose domain (or a parent of it: "equal to or a subdomain of" a listed domain)
-//! is in `[dmarc] strict` publishes `p=reject`/`p=quarantine`: a copy still saying
-//! `From: author@that.domain` but signed by us would be rejected. Such posts go out as
-//! `From: "<display name, or local part> qua <list name>" <list address>`, encoded by lettre.
-//! An author under the `[dkim]` signing domain is left alone: our signature aligns with it.
+//! An author whose domain publishes `p=reject` or `p=quarantine` (`sp=` for a subdomain that
+//! inherits its organizational domain's record; delivery looks it up and passes it in) would
+//! have a copy still saying `From: author@that.domain` but signed by us rejected or junked.
+//! Such posts go out as `From: "<display name, or local part> qua <list name>" <list
+//! address>`, encoded by lettre. So do posts whose policy lookup failed (a timeout,
+//! SERVFAIL: the safe side), and posts by authors in or under a domain of `[dmarc] strict`
+//! whatever DNS says. `p=none` and no record keep the author's From. An author under the
+//! `[dkim]` signing domain is left alone: our signature aligns with it.
 //!
 //! Reply-To, decided per kind of list:
 //! - announce and managed lists: replies go to the author. An existing `Reply-To` is kept;
@@ -15,17 +18,20 @@
 
 use super::{Author, Draft, Field, HandlerError, Original};
 use crate::config::{Config, List, ListKind};
+use crate::dns::Published;
 use crate::text;
 use lettre::Address;
 use lettre::message::header::{From, ReplyTo};
 use lettre::message::{Mailbox, Mailboxes};
 
-/// Rewrite `From` when the author's domain requires it, and set `Reply-To` for the list.
+/// Rewrite `From` when the author's domain requires it (`author`: its published policy), and
+/// set `Reply-To` for the list.
 pub(super) fn apply(
     draft: &mut Draft,
     original: &Original,
     list: &List,
     config: &Config,
+    author: &Published,
 ) -> Result<(), HandlerError> {
     let list_address: Address =
         list.address
@@ -40,7 +46,7 @@ pub(super) fn apply(
     let munged = original
         .from
         .as_ref()
-        .filter(|a| needs_rewriting(&a.address, config));
+        .filter(|a| needs_rewriting(&a.address, config, author));
     if let Some(author) = munged {
         let who = author
             .name
@@ -75,8 +81,9 @@ pub(super) fn apply(
     Ok(())
 }
 
-/// Whether mail from `address` must not go out under its own From.
-pub(super) fn needs_rewriting(address: &str, config: &Config) -> bool {
+/// Whether mail from `address`, whose domain publishes `author`, must not go out under its
+/// own From.
+pub(super) fn needs_rewriting(address: &str, config: &Config, author: &Published) -> bool {
     let Some((_, domain)) = address.rsplit_once('@') else {
         return false;
     };
@@ -92,7 +99,7 @@ pub(super) fn needs_rewriting(address: &str, config: &Config) -> bool {
     if config.dkim.as_ref().is_some_and(|k| under(&k.domain)) {
         return false;
     }
-    config.dmarc.strict.iter().any(|d| under(d))
+    config.dmarc.strict.iter().any(|d| under(d)) || author.policy.is_strict()
 }
 
 /// `Reply-To: author`, written by lettre; when lettre does not accept the address, the
@@ -112,12 +119,24 @@ mod tests {
     use super::super::testing::*;
     use super::super::{Draft, Original};
     use super::*;
+    use crate::dns::Policy;
     use crate::text::nfc;
 
     fn run(raw: &[u8], list: &str, config: &Config) -> Vec<u8> {
+        run_with(raw, list, config, &Published::default())
+    }
+
+    fn run_with(raw: &[u8], list: &str, config: &Config, author: &Published) -> Vec<u8> {
         let mut draft = Draft::parse(raw).unwrap();
         let original = Original::read(&draft);
-        apply(&mut draft, &original, config.list(list).unwrap(), config).unwrap();
+        apply(
+            &mut draft,
+            &original,
+            config.list(list).unwrap(),
+            config,
+            author,
+        )
+        .unwrap();
         let mut out = draft.head();
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&draft.body);
@@ -192,25 +211,73 @@ mod tests {
         assert_eq!(count_fields(&out, "X-Original-From"), 0);
     }
 
+    fn published(policy: Policy) -> Published {
+        Published {
+            policy,
+            strict_dkim: false,
+            detail: String::new(),
+        }
+    }
+
+    fn rewrites(address: &str, config: &Config) -> bool {
+        needs_rewriting(address, config, &Published::default())
+    }
+
     #[test]
     fn subdomains_count_and_lookalikes_do_not() {
         let config = config("");
-        assert!(needs_rewriting("a@gmail.com", &config));
-        assert!(needs_rewriting("a@GMAIL.COM.", &config));
-        assert!(needs_rewriting("vanthu@hanoi.moet.gov.vn", &config));
-        assert!(!needs_rewriting("a@notgmail.com", &config));
-        assert!(!needs_rewriting("a@gmail.com.vn", &config));
-        assert!(!needs_rewriting("vanthu@moet.edu.vn", &config));
+        assert!(rewrites("a@gmail.com", &config));
+        assert!(rewrites("a@GMAIL.COM.", &config));
+        assert!(rewrites("vanthu@hanoi.moet.gov.vn", &config));
+        assert!(!rewrites("a@notgmail.com", &config));
+        assert!(!rewrites("a@gmail.com.vn", &config));
+        assert!(!rewrites("vanthu@moet.edu.vn", &config));
+    }
+
+    #[test]
+    fn the_published_policy_decides_and_the_strict_list_overrides() {
+        let config = config("");
+        for (policy, rewritten) in [
+            (Policy::Reject, true),
+            (Policy::Quarantine, true),
+            (Policy::Unknown, true),
+            (Policy::None, false),
+            (Policy::Absent, false),
+        ] {
+            let author = published(policy);
+            assert_eq!(
+                needs_rewriting("gv@school.test", &config, &author),
+                rewritten,
+                "{policy:?}"
+            );
+            // Listed in [dmarc] strict: rewritten whatever DNS says.
+            assert!(needs_rewriting("a@gmail.com", &config, &author));
+        }
+        let out = run_with(
+            &circular(b"%PDF"),
+            "thpt",
+            &config,
+            &published(Policy::Reject),
+        );
+        assert_eq!(
+            first(parse(&out).from()).1.as_deref(),
+            Some("thpt@moet.edu.vn")
+        );
     }
 
     #[test]
     fn authors_under_our_signing_domain_are_left_alone() {
         let mut config =
             config("[dkim]\ndomain = \"moet.gov.vn\"\nselector = \"s\"\nprivate_key = \"k.pem\"\n");
-        assert!(!needs_rewriting("vanthu@moet.gov.vn", &config));
-        assert!(needs_rewriting("a@gmail.com", &config));
+        assert!(!rewrites("vanthu@moet.gov.vn", &config));
+        assert!(!needs_rewriting(
+            "vanthu@moet.gov.vn",
+            &config,
+            &published(Policy::Reject)
+        ));
+        assert!(rewrites("a@gmail.com", &config));
         config.dkim = None;
-        assert!(needs_rewriting("vanthu@moet.gov.vn", &config));
+        assert!(rewrites("vanthu@moet.gov.vn", &config));
     }
 
     #[test]

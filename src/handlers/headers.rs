@@ -227,7 +227,14 @@ mod tests {
     fn a_list_name_cannot_inject_a_header() {
         let mut config = config("");
         config.lists[0].name = "Trường THPT\r\nBcc: victim@example.com\r\nX-Evil: 1".into();
-        let copy = prepare(&circular(b"%PDF"), &config.lists[0], &config, &templates()).unwrap();
+        let copy = prepare(
+            &circular(b"%PDF"),
+            &config.lists[0],
+            &config,
+            &templates(),
+            &Default::default(),
+        )
+        .unwrap();
         let out = copy.personal(&personal()).unwrap();
         assert_eq!(count_fields(&out, "Bcc"), 0);
         assert_eq!(count_fields(&out, "X-Evil"), 0);

@@ -6,7 +6,8 @@
 //!   own (`List-Id`, `List-Post`, …, `Precedence`, the loop header);
 //! - [`subject`]: the list's subject prefix, once;
 //! - [`dmarc`]: `From` rewritten for authors whose domain forbids others to send in its
-//!   name, and the list's `Reply-To` policy;
+//!   name (its DMARC policy, looked up by delivery and passed in: the handlers stay pure),
+//!   and the list's `Reply-To` policy;
 //! - [`footer`]: the list's footer as its own MIME part;
 //! - [`dkim`]: the site's signature, per message.
 //!
@@ -35,6 +36,7 @@ mod subject;
 mod testing;
 
 use crate::config::{Config, List};
+use crate::dns::Published;
 use crate::list_fields::{self, LEAVE_SUBJECT};
 use crate::templates::{TemplateError, Templates};
 use lettre::message::header::{Header, HeaderName, HeaderValue, Headers};
@@ -118,20 +120,22 @@ pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError
 }
 
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
-/// once here. The result is completed and signed per copy by [`ListCopy::personal`] or
-/// [`ListCopy::shared`].
+/// once here. `author` is the DMARC policy the author's From domain publishes (delivery
+/// looks it up: `dns::Resolver::published`). The result is completed and signed per copy
+/// by [`ListCopy::personal`] or [`ListCopy::shared`].
 pub fn prepare(
     raw: &[u8],
     list: &List,
     config: &Config,
     templates: &Arc<Templates>,
+    author: &Published,
 ) -> Result<ListCopy, HandlerError> {
     let raw = crlf(raw);
     let mut draft = Draft::parse(&raw)?;
     let original = Original::read(&draft);
     headers::apply(&mut draft, list, config)?;
     subject::apply(&mut draft, &original, list);
-    dmarc::apply(&mut draft, &original, list, config)?;
+    dmarc::apply(&mut draft, &original, list, config, author)?;
     let slot = footer::apply(&mut draft, &original);
     let footer = footer::Context::new(list, config);
     let shared_footer = footer::part(&footer.render(templates, None, None)?);
@@ -532,7 +536,7 @@ mod tests {
         let list = config.list("thpt").unwrap();
         let pdf = pdf_bytes(60 * 1024);
         let raw = circular(&pdf);
-        let copy = prepare(&raw, list, &config, &templates()).unwrap();
+        let copy = prepare(&raw, list, &config, &templates(), &Published::default()).unwrap();
         let out = copy.personal(&personal()).unwrap();
         let msg = parse(&out);
 
@@ -574,7 +578,14 @@ mod tests {
     fn shared_copies_carry_the_plain_mailto() {
         let config = config("");
         let list = config.list("thpt").unwrap();
-        let copy = prepare(&plain_post(), list, &config, &templates()).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            list,
+            &config,
+            &templates(),
+            &Published::default(),
+        )
+        .unwrap();
         let out = copy.shared().unwrap();
         let msg = parse(&out);
         assert_eq!(
@@ -593,6 +604,7 @@ mod tests {
             config.list("thpt").unwrap(),
             &config,
             &templates(),
+            &Published::default(),
         )
         .unwrap();
         let out = copy
@@ -613,6 +625,7 @@ mod tests {
             config.list("thpt").unwrap(),
             &config,
             &templates(),
+            &Published::default(),
         )
         .unwrap();
         for url in [
@@ -651,6 +664,7 @@ mod tests {
             config.list("thpt").unwrap(),
             &config,
             &templates(),
+            &Published::default(),
         )
         .unwrap();
         let out = copy.shared().unwrap();
@@ -672,7 +686,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    prepare(raw, list, &config, &templates()),
+                    prepare(raw, list, &config, &templates(), &Published::default()),
                     Err(HandlerError::Unparseable(_))
                 ),
                 "{raw:?}"

@@ -1,8 +1,13 @@
 //! Rule: is the From address authenticated?
 //!
 //! Place in the flow: `classify` → **rules decide accept/hold** (this rule first) → post
-//! pipeline. The system cannot verify DKIM/SPF/DMARC itself (it may not reach DNS), so it
-//! reads what the receiving server wrote in its RFC 8601 `Authentication-Results` header.
+//! pipeline. Two sources of truth, chosen by `[site] verify`:
+//!
+//! - `"self"`: nhomthu verified the DKIM signatures itself (`dns::dkim`, run by the
+//!   pipeline, result in `Inbound::verified`): a valid signature aligned with the From
+//!   domain authenticates; every `Authentication-Results` header is ignored.
+//! - `"authserv"` (the default, for hosted mail whose receiving server is trusted): what
+//!   that server wrote in its RFC 8601 `Authentication-Results` header, as follows.
 //!
 //! Trust: anyone can write an `Authentication-Results` header into a message, so only a
 //! header whose authserv-id is listed in `[site] authserv_ids` is believed. A sender can
@@ -25,9 +30,13 @@
 //! Parsing is lenient and never panics: comments, quoted strings, any case, stray `;`,
 //! `=` padding in `header.b`; whatever cannot be read is simply not a pass.
 
-use crate::config::Config;
+use crate::config::{Config, Verify};
+use crate::dns::{SelfCheck, org_domain};
 use crate::message::Inbound;
 use serde::Serialize;
+
+/// The `authserv_id` of a pass that nhomthu verified itself.
+pub const SELF: &str = "self";
 
 /// Whether the From address is authenticated, and how or why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +46,8 @@ pub enum Authentication {
     Pass {
         /// The result that vouches, e.g. "dkim=pass header.d=moet.edu.vn".
         method: String,
-        /// The trusted server that reported it, e.g. "mx.google.com".
+        /// The trusted server that reported it, e.g. "mx.google.com", or [`SELF`] when
+        /// nhomthu verified it.
         authserv_id: String,
     },
     /// Not authenticated.
@@ -55,11 +65,22 @@ impl Authentication {
     }
 }
 
-/// Read the topmost trusted `Authentication-Results` header of `msg` for its From domain.
+/// Whether the From of `msg` is authenticated: by nhomthu's own DKIM check
+/// (`verify = "self"`), or by the topmost trusted `Authentication-Results` header.
 pub fn check(msg: &Inbound, config: &Config) -> Authentication {
     let Some(from) = &msg.from else {
         return Authentication::fail("the message has no From address");
     };
+    if config.site.verify == Verify::Itself {
+        return match &msg.verified {
+            Some(SelfCheck::Pass { method }) => Authentication::Pass {
+                method: method.clone(),
+                authserv_id: SELF.into(),
+            },
+            Some(SelfCheck::Fail { reason, .. }) => Authentication::fail(reason.clone()),
+            None => Authentication::fail("the DKIM signatures were not verified"),
+        };
+    }
     let Some((_, from_domain)) = from.address.rsplit_once('@') else {
         return Authentication::fail(format!("the From address {} has no domain", from.address));
     };
@@ -96,9 +117,13 @@ pub fn check(msg: &Inbound, config: &Config) -> Authentication {
 }
 
 /// Why the From address is forged, if the topmost trusted `Authentication-Results` says
-/// so: DMARC fails for the From domain. Mail without such a verdict is not forged, only
-/// unauthenticated.
+/// so (DMARC fails for the From domain), or, with `verify = "self"`, if the From domain
+/// publishes `p=reject` or `p=quarantine` and no valid aligned DKIM signature is present.
+/// Mail without such a verdict is not forged, only unauthenticated.
 pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
+    if config.site.verify == Verify::Itself {
+        return msg.verified.as_ref()?.forged();
+    }
     let from = msg.from.as_ref()?;
     let (_, from_domain) = from.address.rsplit_once('@')?;
     let from_domain = normalize_domain(from_domain);
@@ -122,7 +147,7 @@ fn trusted(config: &Config) -> Vec<String> {
         .site
         .authserv_ids
         .iter()
-        .map(|id| normalize_domain(id))
+        .map(|id| normalize_domain(id.get_ref()))
         .filter(|id| !id.is_empty())
         .collect()
 }
@@ -133,10 +158,6 @@ fn trusted(config: &Config) -> Vec<String> {
 pub fn aligned(a: &str, b: &str) -> bool {
     let (a, b) = (normalize_domain(a), normalize_domain(b));
     !a.is_empty() && !b.is_empty() && org_domain(&a) == org_domain(&b)
-}
-
-fn org_domain(domain: &str) -> &str {
-    psl::domain_str(domain).unwrap_or(domain)
 }
 
 fn normalize_domain(d: &str) -> String {
@@ -522,6 +543,46 @@ Authentication-Results: mx.moet.edu.vn;\r\n\tdkim=pass (2048-bit key; unprotecte
                 "{garbage:?}"
             );
         }
+    }
+
+    #[test]
+    fn in_self_mode_only_the_own_check_counts() {
+        use crate::dns::Policy;
+        let mut c = config();
+        c.site.verify = Verify::Itself;
+        // A trusted id's dmarc=pass, written by anyone: ignored.
+        let mut msg = message("vanthu@moet.edu.vn", GMAIL);
+        assert!(reason(&check(&msg, &c)).contains("not verified"));
+        assert_eq!(forged(&msg, &c), None);
+        msg.verified = Some(SelfCheck::Fail {
+            reason: "no DKIM signature".into(),
+            policy: Policy::Reject,
+            policy_detail: "p=reject at _dmarc.moet.edu.vn".into(),
+        });
+        assert_eq!(reason(&check(&msg, &c)), "no DKIM signature");
+        assert!(forged(&msg, &c).unwrap().contains("p=reject"));
+        msg.verified = Some(SelfCheck::Pass {
+            method: "dkim=pass header.d=moet.edu.vn (relaxed alignment)".into(),
+        });
+        let a = check(&msg, &c);
+        assert_eq!(
+            method(&a),
+            "dkim=pass header.d=moet.edu.vn (relaxed alignment)"
+        );
+        assert!(matches!(a, Authentication::Pass { ref authserv_id, .. } if authserv_id == SELF));
+        assert_eq!(forged(&msg, &c), None);
+        // The same verdict means nothing in authserv mode.
+        c.site.verify = Verify::Authserv;
+        let forged_header = message(
+            "vanthu@moet.edu.vn",
+            "Authentication-Results: evil.example; dmarc=pass header.from=moet.edu.vn\r\n",
+        );
+        let mut with_check = forged_header.clone();
+        with_check.verified = msg.verified.clone();
+        assert!(matches!(
+            check(&with_check, &c),
+            Authentication::Fail { .. }
+        ));
     }
 
     #[test]

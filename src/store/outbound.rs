@@ -64,6 +64,26 @@ pub async fn count_to(conn: &mut AnyConnection, rcpt: &str, since: i64) -> Resul
     Ok(row.get(0))
 }
 
+/// Mails queued since `since` to addresses at `domain` (the part after `@`, lowercase, as
+/// recipients are stored). The window is read along `outbound_by_time`: the rows of one
+/// hour are few (the site-wide cap bounds them), so no index on the domain is needed.
+pub async fn count_to_domain(
+    conn: &mut AnyConnection,
+    domain: &str,
+    since: i64,
+) -> Result<i64, StoreError> {
+    let suffix = format!("@{}", domain.to_lowercase());
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM outbound
+         WHERE created_at >= $1 AND substr(rcpt, length(rcpt) - length($2) + 1) = $2",
+    )
+    .bind(since)
+    .bind(suffix)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.get(0))
+}
+
 /// Mails queued site-wide since `since`.
 pub async fn count_since(conn: &mut AnyConnection, since: i64) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) FROM outbound WHERE created_at >= $1")

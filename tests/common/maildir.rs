@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+#[path = "dns.rs"]
+mod dns;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -142,7 +145,7 @@ kind = "announce"
             outbox = toml_str(&outbox.display().to_string()),
             maildir = toml_str(&maildir.display().to_string()),
         );
-        fs::write(&config, toml).expect("write lists.toml");
+        fs::write(&config, toml + &dns::dns()).expect("write lists.toml");
         Site {
             dir,
             root,

@@ -2,7 +2,11 @@
 //! for tests that need no mail server. Answers are read back from the outbound queue.
 #![allow(dead_code)]
 
+#[path = "dns.rs"]
+pub mod dns;
+
 use nhomthu::config;
+use nhomthu::dns::Resolver;
 use nhomthu::pipeline::{Runtime, process};
 use nhomthu::source::{Ack, Fetched};
 use nhomthu::store::members::Status;
@@ -38,7 +42,13 @@ pub async fn postgres_url(name: &str) -> String {
 
 impl Site {
     /// A site from configuration text whose `DATABASE` and `TEMPLATES` are filled in.
+    /// Without a `[dns]` table it asks the test DNS server (loopback, `scripts/dns`).
     pub async fn new(database: String, config_text: &str) -> Site {
+        let config_text = if config_text.contains("\n[dns]\n") {
+            config_text.to_string()
+        } else {
+            format!("{config_text}{}", dns::dns())
+        };
         let dir = tempfile::tempdir().unwrap();
         let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
         let text = config_text
@@ -52,11 +62,13 @@ impl Site {
         let config = config::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
         let store = Store::open(&config.database_url()).await.unwrap();
         let templates = Templates::new(Path::new(templates));
+        let dns = Resolver::new(&config.dns).expect("a resolver from [dns]");
         Site {
             rt: Runtime {
                 config,
                 store,
                 templates: templates.into(),
+                dns,
             },
             _dir: dir,
             next: AtomicUsize::new(0),
@@ -97,6 +109,38 @@ impl Site {
             .unwrap()
             .into_iter()
             .map(|d| (d.rcpt, String::from_utf8(d.raw).unwrap()))
+            .collect()
+    }
+
+    /// Deliver every due copy of accepted posts into the file outbox; returns the copies
+    /// written so far, in file-name order.
+    pub async fn deliver_posts(&self) -> Vec<String> {
+        let config = &self.rt.config;
+        let sink = nhomthu::delivery::Sink::from_config(config).unwrap();
+        let secret = {
+            let mut conn = self.rt.store.pool().acquire().await.unwrap();
+            nhomthu::store::settings::secret(&mut conn).await.unwrap()
+        };
+        nhomthu::delivery::deliver_posts(
+            config,
+            &self.rt.templates,
+            &self.rt.store,
+            &sink,
+            &secret,
+            &self.rt.dns,
+        )
+        .await
+        .unwrap();
+        let dir = config.path(&config.delivery.outbox);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| String::from_utf8(std::fs::read(p).unwrap()).unwrap())
             .collect()
     }
 

@@ -13,6 +13,15 @@ use std::process::Command;
 use std::sync::Once;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[path = "dns.rs"]
+mod dns;
+
+/// The `[dns]` table of the test DNS server (started on first use), so that the binary
+/// asks only loopback for the authors' DMARC policies.
+pub fn dns_table() -> String {
+    dns::dns()
+}
+
 pub const PASSWORD_ENV: &str = "NHOMTHU_TEST_IMAP_PASSWORD";
 
 pub const WAIT: Duration = Duration::from_secs(30);
