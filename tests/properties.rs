@@ -874,7 +874,7 @@ fn list_copy(list: &str, text: &PostText) -> Result<Option<Vec<u8>>, TestCaseErr
     config.lists[i].footer = text.footer.clone();
     let list = &config.lists[i];
     let raw = post(text, list.address.get_ref());
-    let copy = handlers::prepare(&raw, list, &config)
+    let copy = handlers::prepare(&raw, list, &config, handlers::arc::Chain::None)
         .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
     let result = if text.personal {
         let secret = "a site secret";

@@ -6,7 +6,7 @@
 
 use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
-use crate::handlers::{self, ListCopy, Personal};
+use crate::handlers::{self, ListCopy, Personal, arc};
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
 use crate::verp::Verp;
@@ -87,9 +87,28 @@ async fn prepare(
     let Some(list) = config.list(list_id) else {
         return Ok(Err(format!("list {list_id} is no longer configured")));
     };
-    Ok(handlers::prepare(&raw, list, config)
+    let chain = match config.dkim {
+        Some(_) => arc_chain(&raw).await,
+        None => arc::Chain::None,
+    };
+    Ok(handlers::prepare(&raw, list, config, chain)
         .map(Arc::new)
         .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")))
+}
+
+/// How the post's ARC chain validates, for the ARC set its copies get. A post without ARC
+/// fields needs no lookup. The resolver is built here, per post with a chain, until a
+/// process-wide one takes its place; without one the chain cannot be checked (cv=fail).
+async fn arc_chain(raw: &[u8]) -> arc::Chain {
+    if !arc::has_chain(raw) {
+        return arc::Chain::None;
+    }
+    let authenticator = mail_auth::MessageAuthenticator::new_system_conf()
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "no DNS resolver to check a post's ARC chain: its copies say cv=fail")
+        })
+        .ok();
+    arc::verdict(authenticator.as_ref(), raw).await
 }
 
 /// What an attempt's result means for the row.

@@ -13,6 +13,9 @@
 //! precomputed body hash: the key wrapper below answers its `SigningKey::hash` (which
 //! mail-auth 0.13 calls for the body hash only) from the first result, and mail-auth's own
 //! body canonicalization is lazy, so later copies never read the body.
+//!
+//! The key is read and parsed once per prepared list copy ([`SiteKey`]) and shared with
+//! the ARC sealer (`arc.rs`), which signs with the same key, domain and selector.
 
 use super::HandlerError;
 use crate::config::{self, Config};
@@ -21,7 +24,7 @@ use mail_auth::common::crypto::{
 };
 use mail_auth::common::headers::{HeaderWriter, Writable};
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
@@ -54,9 +57,38 @@ pub(super) struct Signer {
     inner: DkimSigner<BodyOnce, Done>,
 }
 
+/// The site's `[dkim]` key, read and parsed once and shared by the DKIM signer and the
+/// ARC sealer of a list copy.
+#[derive(Clone)]
+pub(super) struct SiteKey(Arc<DkimKey>);
+
+impl SiteKey {
+    /// Load the key of `[dkim]` (a PEM file: RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).
+    pub(super) fn load(dkim: &config::Dkim, config: &Config) -> Result<SiteKey, HandlerError> {
+        let path = config.path(dkim.private_key.get_ref());
+        std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| key_from_pem(&pem))
+            .map(|key| SiteKey(Arc::new(key)))
+            .map_err(|reason| HandlerError::DkimKey { path, reason })
+    }
+}
+
+impl SigningKey for SiteKey {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        self.0.sign(input)
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+}
+
 /// The site key, answering the body hash from the first computation.
 struct BodyOnce {
-    key: DkimKey,
+    key: SiteKey,
     body_hash: OnceLock<HashOutput>,
 }
 
@@ -83,16 +115,13 @@ impl SigningKey for BodyOnce {
 }
 
 impl Signer {
-    /// Load the key of `[dkim]` (a PEM file: RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).
+    /// Load the key of `[dkim]` and make its signer.
     pub(super) fn load(dkim: &config::Dkim, config: &Config) -> Result<Signer, HandlerError> {
-        let path = config.path(dkim.private_key.get_ref());
-        let key = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| key_from_pem(&pem))
-            .map_err(|reason| HandlerError::DkimKey {
-                path: path.clone(),
-                reason,
-            })?;
+        Ok(Signer::new(SiteKey::load(dkim, config)?, dkim))
+    }
+
+    /// The signer of `[dkim]` with a key already loaded.
+    pub(super) fn new(key: SiteKey, dkim: &config::Dkim) -> Signer {
         let inner = DkimSigner::from_key(BodyOnce {
             key,
             body_hash: OnceLock::new(),
@@ -102,7 +131,7 @@ impl Signer {
         .headers(SIGNED.iter().copied())
         .header_canonicalization(Canonicalization::Relaxed)
         .body_canonicalization(Canonicalization::Relaxed);
-        Ok(Signer { inner })
+        Signer { inner }
     }
 
     /// The `DKIM-Signature` field (ending in CRLF) for the message made of `parts`: header
@@ -120,7 +149,7 @@ impl Signer {
 }
 
 /// A DKIM key from PEM text.
-fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
+pub(super) fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
     let der = PrivateKeyDer::from_pem_slice(pem)
         .map_err(|e| format!("no PEM private key in the file ({e})"))?;
     let rsa = |der: PrivateKeyDer<'_>| {
@@ -142,6 +171,7 @@ fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::arc::Chain;
     use super::super::testing::*;
     use super::super::{ListCopy, Personal, find, prepare};
     use super::*;
@@ -256,6 +286,7 @@ mod tests {
             &circular(&pdf_bytes(60 * 1024)),
             config.list(list).unwrap(),
             &config,
+            Chain::None,
         )
         .unwrap()
     }
@@ -375,16 +406,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = signing_config(dir.path(), "not a key");
         let list = config.list("thpt").unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, Chain::None)
+            .err()
+            .unwrap();
         assert!(matches!(err, HandlerError::DkimKey { .. }), "{err}");
 
         std::fs::remove_file(dir.path().join("dkim.pem")).unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, Chain::None)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("dkim.pem"), "{err}");
 
         let ec = pem("EC PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         std::fs::write(dir.path().join("dkim.pem"), ec).unwrap();
-        let err = prepare(&plain_post(), list, &config).err().unwrap();
+        let err = prepare(&plain_post(), list, &config, Chain::None)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("RSA or Ed25519"), "{err}");
     }
 

@@ -8,7 +8,8 @@
 //! - [`dmarc`]: `From` rewritten for authors whose domain forbids others to send in its
 //!   name, and the list's `Reply-To` policy;
 //! - [`footer`]: the list's footer as its own MIME part;
-//! - [`dkim`]: the site's signature, per message.
+//! - [`dkim`]: the site's signature, per message;
+//! - [`arc`]: the site's ARC set (RFC 8617) on top of the signature, per message.
 //!
 //! The body and the attachments are never decoded and re-encoded: the footer is inserted
 //! before the closing boundary of a multipart/mixed or the message is wrapped in a new
@@ -23,9 +24,12 @@
 //! inject a header line.
 //!
 //! [`prepare`] does the per-list work once; [`ListCopy::personal`] and
-//! [`ListCopy::shared`] then only add the unsubscribe fields and sign. `ListCopy` is `Sync`:
-//! one copy can be signed for many recipients from several threads.
+//! [`ListCopy::shared`] then only add the unsubscribe fields, sign and seal. `ListCopy` is
+//! `Sync`: one copy can be signed for many recipients from several threads. The verdict on
+//! the post's ARC chain needs DNS, so delivery finds it ([`arc::verdict`]) and hands it to
+//! [`prepare`]: the handlers stay pure and synchronous.
 
+pub mod arc;
 mod dkim;
 mod dmarc;
 mod footer;
@@ -56,6 +60,9 @@ pub enum HandlerError {
     /// The signature could not be computed.
     #[error("DKIM signing failed: {0}")]
     DkimSign(String),
+    /// The ARC set could not be computed.
+    #[error("ARC sealing failed: {0}")]
+    ArcSeal(String),
     /// An address from the configuration or the caller is not valid.
     #[error("{what} is not a valid address: {value:?}")]
     Address {
@@ -80,6 +87,8 @@ pub struct ListCopy {
     shared_unsubscribe: Option<Field>,
     /// The site's signer, when `[dkim]` is configured; it hashes the body once.
     signer: Option<dkim::Signer>,
+    /// The site's ARC sealer, with the same key; it hashes the body once too.
+    sealer: Option<arc::Sealer>,
 }
 
 /// What differs from one recipient to the next in personalised mode.
@@ -107,22 +116,32 @@ pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError
 }
 
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
-/// once here. The result is signed per copy by [`ListCopy::personal`] or
-/// [`ListCopy::shared`].
-pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, HandlerError> {
+/// once here. The result is signed and sealed per copy by [`ListCopy::personal`] or
+/// [`ListCopy::shared`]; `chain` is how the post's ARC chain validated ([`arc::verdict`]).
+pub fn prepare(
+    raw: &[u8],
+    list: &List,
+    config: &Config,
+    chain: arc::Chain,
+) -> Result<ListCopy, HandlerError> {
     let raw = crlf(raw);
     let mut draft = Draft::parse(&raw)?;
     let original = Original::read(&draft);
+    let results = arc::received_results(&draft, config);
     headers::apply(&mut draft, list, config)?;
     subject::apply(&mut draft, &original, list);
     dmarc::apply(&mut draft, &original, list, config)?;
     footer::apply(&mut draft, &original, list);
 
-    let signer = config
-        .dkim
-        .as_ref()
-        .map(|d| dkim::Signer::load(d, config))
-        .transpose()?;
+    let (signer, sealer) = match &config.dkim {
+        Some(d) => {
+            let key = dkim::SiteKey::load(d, config)?;
+            let domain = &config.site.domain;
+            let sealer = arc::Sealer::new(key.clone(), d, domain, results, chain, &draft.body);
+            (Some(dkim::Signer::new(key, d)), Some(sealer))
+        }
+        None => (None, None),
+    };
     let shared_unsubscribe = match list.registration.first() {
         Some(r) => Some(list_unsubscribe(None, r.get_ref())?),
         None => None,
@@ -135,6 +154,7 @@ pub fn prepare(raw: &[u8], list: &List, config: &Config) -> Result<ListCopy, Han
         body,
         shared_unsubscribe,
         signer,
+        sealer,
     })
 }
 
@@ -165,14 +185,20 @@ impl ListCopy {
         self.assemble(extra)
     }
 
-    /// Signature, header block, `extra` fields, blank line, body.
+    /// ARC set, signature, header block, `extra` fields, blank line, body.
     fn assemble(&self, extra: &[u8]) -> Result<Vec<u8>, HandlerError> {
         let signature = match &self.signer {
             Some(signer) => signer.sign(&[&self.head, extra, &self.body])?,
             None => Vec::new(),
         };
-        let mut out =
-            Vec::with_capacity(signature.len() + self.head.len() + extra.len() + self.body.len());
+        let seal = match &self.sealer {
+            Some(sealer) => sealer.seal(&[&signature, &self.head, extra])?,
+            None => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(
+            seal.len() + signature.len() + self.head.len() + extra.len() + self.body.len(),
+        );
+        out.extend_from_slice(&seal);
         out.extend_from_slice(&signature);
         out.extend_from_slice(&self.head);
         out.extend_from_slice(extra);
@@ -493,7 +519,7 @@ mod tests {
         let list = config.list("thpt").unwrap();
         let pdf = pdf_bytes(60 * 1024);
         let raw = circular(&pdf);
-        let copy = prepare(&raw, list, &config).unwrap();
+        let copy = prepare(&raw, list, &config, arc::Chain::None).unwrap();
         let out = copy.personal(&personal()).unwrap();
         let msg = parse(&out);
 
@@ -532,7 +558,7 @@ mod tests {
     fn shared_copies_carry_the_plain_mailto() {
         let config = config("");
         let list = config.list("thpt").unwrap();
-        let copy = prepare(&plain_post(), list, &config).unwrap();
+        let copy = prepare(&plain_post(), list, &config, arc::Chain::None).unwrap();
         let out = copy.shared().unwrap();
         let msg = parse(&out);
         assert_eq!(
@@ -546,7 +572,13 @@ mod tests {
     #[test]
     fn personal_without_url_has_no_one_click() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            arc::Chain::None,
+        )
+        .unwrap();
         let out = copy
             .personal(&Personal {
                 unsubscribe_url: None,
@@ -560,7 +592,13 @@ mod tests {
     #[test]
     fn bad_unsubscribe_inputs_are_refused() {
         let config = config("");
-        let copy = prepare(&plain_post(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            &plain_post(),
+            config.list("thpt").unwrap(),
+            &config,
+            arc::Chain::None,
+        )
+        .unwrap();
         for url in [
             "http://moet.example/u/abc",
             "https://moet.example/u/abc>\r\nBcc: x@y.z",
@@ -592,7 +630,13 @@ mod tests {
         let raw = String::from_utf8(plain_post())
             .unwrap()
             .replace("\r\n", "\n");
-        let copy = prepare(raw.as_bytes(), config.list("thpt").unwrap(), &config).unwrap();
+        let copy = prepare(
+            raw.as_bytes(),
+            config.list("thpt").unwrap(),
+            &config,
+            arc::Chain::None,
+        )
+        .unwrap();
         let out = copy.shared().unwrap();
         assert!(
             !(0..out.len()).any(|i| out[i] == b'\n' && (i == 0 || out[i - 1] != b'\r')),
@@ -612,7 +656,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    prepare(raw, list, &config),
+                    prepare(raw, list, &config, arc::Chain::None),
                     Err(HandlerError::Unparseable(_))
                 ),
                 "{raw:?}"

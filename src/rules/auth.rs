@@ -102,11 +102,7 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
     let from = msg.from.as_ref()?;
     let (_, from_domain) = from.address.rsplit_once('@')?;
     let from_domain = normalize_domain(from_domain);
-    let trusted = trusted(config);
-    let h = msg
-        .header("authentication-results")
-        .filter_map(parse)
-        .find(|h| trusted.contains(&normalize_domain(&h.authserv_id)))?;
+    let h = topmost(msg.header("authentication-results"), config)?;
     h.of("dmarc")
         .find(|r| {
             r.result == "fail"
@@ -114,6 +110,30 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
                     .is_none_or(|d| domain_of(d) == from_domain)
         })
         .map(|_| format!("dmarc=fail for {from_domain} ({})", h.authserv_id))
+}
+
+/// The results of the topmost trusted `Authentication-Results` among `values` (field
+/// values in message order), each written afresh as one RFC 8601 resinfo, such as
+/// `dkim=pass header.d=moet.edu.vn header.s=google`: comments dropped, one space between
+/// words, values quoted where RFC 8601 needs it and cleared of control characters (no
+/// value can start a line), and left out: a result whose method or result is not a
+/// keyword, a property that is neither `reason` nor `ptype.property`. `None` when no
+/// header comes from a trusted server; empty when the trusted one reports nothing.
+pub fn trusted_results<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    config: &Config,
+) -> Option<Vec<String>> {
+    let h = topmost(values, config)?;
+    Some(h.results.iter().filter_map(Res::render).collect())
+}
+
+/// The topmost of `values` whose authserv-id is trusted, parsed.
+fn topmost<'a>(values: impl IntoIterator<Item = &'a str>, config: &Config) -> Option<Header> {
+    let trusted = trusted(config);
+    values
+        .into_iter()
+        .filter_map(parse)
+        .find(|h| trusted.contains(&normalize_domain(&h.authserv_id)))
 }
 
 /// The configured authserv-ids, normalised.
@@ -253,6 +273,51 @@ impl Res {
 
     fn prop(&self, key: &str) -> Option<&str> {
         self.prop_entry(key).map(|(_, v)| v)
+    }
+
+    /// `method=result key=value …` (RFC 8601 resinfo), or `None` when the method or the
+    /// result is not a keyword; properties whose names are not `reason` or
+    /// `ptype.property` are left out.
+    fn render(&self) -> Option<String> {
+        if !keyword(&self.method) || !keyword(&self.result) {
+            return None;
+        }
+        let mut out = format!("{}={}", self.method, self.result);
+        for (key, value) in &self.props {
+            let named = key == "reason"
+                || key
+                    .split_once('.')
+                    .is_some_and(|(ptype, property)| keyword(ptype) && keyword(property));
+            let value = pvalue(value);
+            if named && !value.is_empty() {
+                out.push_str(&format!(" {key}={value}"));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// RFC 8601 `Keyword`: letters, digits and hyphens (RFC 5321 `Ldh-str`).
+fn keyword(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A property value as RFC 8601 writes it: bare when it is a token or an address, else a
+/// quoted string; control characters become spaces and runs of spaces one space. Empty
+/// when nothing is left.
+fn pvalue(value: &str) -> String {
+    let cleaned: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let value = cleaned.join(" ");
+    let bare = value
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !"()<>,;:\\\"/[]?=".contains(c));
+    if bare {
+        value
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
