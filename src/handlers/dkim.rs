@@ -176,109 +176,11 @@ mod tests {
     use super::super::{ListCopy, Personal, find, prepare};
     use super::*;
     use data_encoding::BASE64;
-    use mail_auth::common::parse::TxtRecordParser;
-    use mail_auth::common::verify::DomainKey;
-    use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-    use mail_auth::{
-        AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt,
-    };
-    use std::borrow::Borrow;
-    use std::collections::HashMap;
-    use std::hash::Hash;
+    use mail_auth::DkimResult;
     use std::path::Path;
-    use std::sync::{Arc, Mutex};
 
     const RSA_PKCS1: &str = include_str!("testdata/dkim-rsa2048.pem");
     const RSA_PKCS8: &str = include_str!("testdata/dkim-rsa2048-pkcs8.pem");
-
-    /// DNS answers given in advance: nothing is ever asked of a server.
-    #[derive(Default)]
-    struct Zone(Mutex<HashMap<Box<str>, Txt>>);
-
-    impl ResolverCache<Box<str>, Txt> for Zone {
-        fn get<Q>(&self, name: &Q) -> Option<Txt>
-        where
-            Box<str>: Borrow<Q>,
-            Q: Hash + Eq + ?Sized,
-        {
-            self.0.lock().unwrap().get(name).cloned()
-        }
-        fn remove<Q>(&self, name: &Q) -> Option<Txt>
-        where
-            Box<str>: Borrow<Q>,
-            Q: Hash + Eq + ?Sized,
-        {
-            self.0.lock().unwrap().remove(name)
-        }
-        fn insert(&self, key: Box<str>, value: Txt, _: std::time::Instant) {
-            self.0.lock().unwrap().insert(key, value);
-        }
-    }
-
-    /// The site's key published at `s2026._domainkey.moet.edu.vn`.
-    fn zone(record: &str) -> Zone {
-        let zone = Zone::default();
-        let key = DomainKey::parse(record.as_bytes()).expect("a DKIM key record");
-        zone.0.lock().unwrap().insert(
-            "s2026._domainkey.moet.edu.vn.".into(),
-            Txt::DomainKey(Arc::new(key)),
-        );
-        zone
-    }
-
-    async fn verify(message: &[u8], zone: &Zone) -> DkimResult {
-        let resolver = MessageAuthenticator::new(
-            ResolverConfig::from_name_servers(vec![NameServerConfig::udp([127, 0, 0, 1].into())]),
-            ResolverOpts::default(),
-        )
-        .unwrap();
-        let message = AuthenticatedMessage::parse(message).expect("parses for DKIM");
-        let results = resolver
-            .verify_dkim(Parameters::new(&message).with_txt_cache(zone))
-            .await;
-        assert_eq!(results.len(), 1, "one signature");
-        results[0].result().clone()
-    }
-
-    fn pem(label: &str, der: &[u8]) -> String {
-        let b64 = BASE64.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        )
-    }
-
-    /// A configuration signing with the key in `pem`, written to `dir`, and the DNS record.
-    fn signing_config(dir: &Path, pem_text: &str) -> crate::config::Config {
-        let path = dir.join("dkim.pem");
-        std::fs::write(&path, pem_text).unwrap();
-        let mut config = config(&format!(
-            "[dkim]\ndomain = \"moet.edu.vn\"\nselector = \"s2026\"\nprivate_key = \"{}\"\n",
-            path.display()
-        ));
-        config.base_dir = dir.to_path_buf();
-        config
-    }
-
-    fn record(pem_text: &str) -> String {
-        match key_from_pem(pem_text.as_bytes()).unwrap() {
-            DkimKey::Ed25519(key) => {
-                format!("v=DKIM1; k=ed25519; p={}", BASE64.encode(&key.public_key()))
-            }
-            DkimKey::Rsa(key) => {
-                format!("v=DKIM1; k=rsa; p={}", BASE64.encode(&key.public_key()))
-            }
-        }
-    }
-
-    fn ed25519_pem() -> String {
-        pem("PRIVATE KEY", &Ed25519Key::generate_pkcs8().unwrap())
-    }
 
     fn circular_copy(dir: &Path, pem_text: &str, list: &str) -> ListCopy {
         let config = signing_config(dir, pem_text);

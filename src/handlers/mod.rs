@@ -87,7 +87,7 @@ pub struct ListCopy {
     shared_unsubscribe: Option<Field>,
     /// The site's signer, when `[dkim]` is configured; it hashes the body once.
     signer: Option<dkim::Signer>,
-    /// The site's ARC sealer, with the same key; it hashes the body once too.
+    /// The site's ARC sealer, when the `[dkim]` key is RSA; it hashes the body once too.
     sealer: Option<arc::Sealer>,
 }
 
@@ -138,7 +138,7 @@ pub fn prepare(
             let key = dkim::SiteKey::load(d, config)?;
             let domain = &config.site.domain;
             let sealer = arc::Sealer::new(key.clone(), d, domain, results, chain, &draft.body);
-            (Some(dkim::Signer::new(key, d)), Some(sealer))
+            (Some(dkim::Signer::new(key, d)), sealer)
         }
         None => (None, None),
     };
