@@ -3,8 +3,8 @@
 //!
 //! Place in the flow: delivery reads the post's chain once ([`verdict`], which needs DNS
 //! for the earlier sealers' keys) and hands the verdict to [`super::prepare`]; there the
-//! trusted `Authentication-Results` are read ([`received_results`]) before `headers`
-//! drops them, and a [`Sealer`] is made once per list copy; each copy is then sealed
+//! trusted `Authentication-Results` are read (`received_results`) before `headers`
+//! drops them, and a `Sealer` is made once per list copy; each copy is then sealed
 //! after it is DKIM-signed.
 //!
 //! The set, on top of the message:
