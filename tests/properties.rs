@@ -13,7 +13,10 @@
 //!    list's name, prefix and footer, `List-*` fields, the unsubscribe fields built from
 //!    a member's address). For arbitrary strings, the header block of the result must
 //!    consist of `Name: value` lines and continuation lines only, and mail-parser must see
-//!    exactly the fields the same message has when built from harmless text.
+//!    exactly the fields the same message has when built from harmless text. The same
+//!    holds for a copy sealed with ARC, whose `ARC-Authentication-Results` copies the
+//!    results of a trusted `Authentication-Results` full of arbitrary text, and no line
+//!    of it is longer than the 998 octets of RFC 5322.
 //!
 //! `PROPTEST_CASES` overrides the number of cases of every property.
 
@@ -933,8 +936,15 @@ fn list_copy(list: &str, text: &PostText) -> Result<Option<Vec<u8>>, TestCaseErr
     let list = &config.lists[i];
     let raw = post(text, list.address.get_ref());
     let templates = std::sync::Arc::new(Templates::new(&config.templates_dir()));
-    let copy = handlers::prepare(&raw, list, &config, &templates, &Default::default())
-        .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
+    let copy = handlers::prepare(
+        &raw,
+        list,
+        &config,
+        &templates,
+        &Default::default(),
+        handlers::arc::Chain::None,
+    )
+    .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
     let result = if text.personal {
         let secret = "a site secret";
         let mailto = nhomthu::address::with_tag(
@@ -1030,5 +1040,108 @@ proptest! {
             "the post's text is lost"
         );
         prop_assert!(msg.content_type().is_some());
+    }
+}
+
+/// The values a trusted `Authentication-Results` on a post carries: where a post has them,
+/// the server wrote them (its line breaks are folds, a bare CR stays what it is).
+#[derive(Debug, Clone)]
+struct Verdicts {
+    reason: String,
+    domain: String,
+    mailfrom: String,
+    method: String,
+    comment: String,
+}
+
+fn verdicts() -> impl Strategy<Value = Verdicts> {
+    (
+        nasty_string(),
+        nasty_string(),
+        nasty_string(),
+        nasty_string(),
+        nasty_string(),
+    )
+        .prop_map(|(reason, domain, mailfrom, method, comment)| Verdicts {
+            reason,
+            domain,
+            mailfrom,
+            method,
+            comment,
+        })
+}
+
+/// The copy for a member of `thaoluan` of a post whose trusted `Authentication-Results`
+/// carries `v`, signed and sealed with the site's RSA key.
+fn sealed_copy(v: &Verdicts) -> Result<Vec<u8>, TestCaseError> {
+    let mut config = site_config("vi");
+    config.site.authserv_ids = vec![toml::Spanned::new(0..0, "mx.moet.edu.vn".into())];
+    config.dkim = Some(
+        toml::from_str(
+            "domain = \"moet.edu.vn\"\nselector = \"s2026\"\nprivate_key = \"src/handlers/testdata/dkim-rsa2048.pem\"",
+        )
+        .expect("the [dkim] table"),
+    );
+    let list = &config.lists[list_index(&config, "thaoluan")];
+    let folded = |s: &str| s.replace("\r\n", "\n").replace('\n', "\r\n\t");
+    let mut raw = format!(
+        "Authentication-Results: mx.moet.edu.vn; dkim=pass reason=\"{}\" header.d={} ({});\r\n\tspf=pass smtp.mailfrom={}; {}=pass\r\n",
+        folded(&v.reason),
+        folded(&v.domain),
+        folded(&v.comment),
+        folded(&v.mailfrom),
+        folded(&v.method),
+    )
+    .into_bytes();
+    let text = harmless_post_text(&PostText {
+        author: String::new(),
+        author_encoding: Encoding::B,
+        subject: String::new(),
+        subject_encoding: Encoding::B,
+        list_name: String::new(),
+        prefix: None,
+        footer: None,
+        base_url: None,
+        member: String::new(),
+        personal: true,
+    });
+    raw.extend_from_slice(&post(&text, list.address.get_ref()));
+    let templates = std::sync::Arc::new(Templates::new(&config.templates_dir()));
+    let copy = handlers::prepare(
+        &raw,
+        list,
+        &config,
+        &templates,
+        &Default::default(),
+        handlers::arc::Chain::None,
+    )
+    .map_err(|e| TestCaseError::fail(format!("prepare failed: {e}")))?;
+    copy.personal(&Personal {
+        unsubscribe_url: None,
+        unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+    })
+    .map_err(|e| TestCaseError::fail(format!("the copy failed: {e}")))
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    #[test]
+    fn sealed_copies_cannot_be_given_a_header(v in verdicts()) {
+        let raw = sealed_copy(&v)?;
+        let harmless = sealed_copy(&Verdicts {
+            reason: "x".into(),
+            domain: "x".into(),
+            mailfrom: "x".into(),
+            method: "x".into(),
+            comment: "x".into(),
+        })?;
+        let names = header_names(&raw)?;
+        prop_assert_eq!(&names, &header_names(&harmless)?, "{}", String::from_utf8_lossy(&raw));
+        prop_assert!(names.iter().any(|n| n == "arc-authentication-results"));
+        let end = find(&raw, b"\r\n\r\n").unwrap();
+        for line in raw[..end].split(|&b| b == b'\n') {
+            prop_assert!(line.len() <= 999, "a line of {} octets", line.len());
+        }
     }
 }

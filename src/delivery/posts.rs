@@ -10,7 +10,7 @@
 use super::{Envelope, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
-use crate::handlers::{self, ListCopy, Personal};
+use crate::handlers::{self, ListCopy, Personal, arc};
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
 use crate::templates::Templates;
@@ -20,6 +20,8 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// DNS lookups one ARC chain may take (a key per earlier sealer and signer).
+const ARC_LOOKUPS: u32 = 8;
 /// Recipients read from the queue per round.
 const PAGE: i64 = 1000;
 /// Prepared copies kept at once (posts × lists): a few, since the queue is ordered by post.
@@ -131,9 +133,15 @@ async fn prepare(
             author
         }
     };
-    Ok(handlers::prepare(&raw, list, config, templates, &author)
-        .map(Arc::new)
-        .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")))
+    let chain = match config.dkim {
+        Some(_) => arc_chain(dns, &raw).await,
+        None => arc::Chain::None,
+    };
+    Ok(
+        handlers::prepare(&raw, list, config, templates, &author, chain)
+            .map(Arc::new)
+            .map_err(|e| format!("cannot prepare post {post_id} for {list_id}: {e}")),
+    )
 }
 
 /// The domain of the post's first From address, read as the handlers read it.
@@ -141,6 +149,23 @@ fn author_domain(raw: &[u8]) -> Option<String> {
     let head = mail_parser::MessageParser::default().parse_headers(raw)?;
     let address = head.from()?.first()?.address.as_deref()?.trim().to_string();
     address.rsplit_once('@').map(|(_, d)| d.to_string())
+}
+
+/// How the post's ARC chain validates, for the ARC set its copies get. A post without ARC
+/// fields needs no lookup; a chain whose keys cannot be had in time cannot be checked
+/// (cv=fail).
+async fn arc_chain(dns: &Resolver, raw: &[u8]) -> arc::Chain {
+    if !arc::has_chain(raw) {
+        return arc::Chain::None;
+    }
+    let check = arc::verdict_cached(Some(dns.authenticator()), Some(dns.txt_cache()), raw);
+    match dns.within("the post's ARC chain", ARC_LOOKUPS, check).await {
+        Ok(chain) => chain,
+        Err(e) => {
+            tracing::warn!(error = %e, "a post's ARC chain could not be checked: its copies say cv=fail");
+            arc::verdict(None, raw).await
+        }
+    }
 }
 
 /// What an attempt's result means for the row.

@@ -143,6 +143,11 @@ impl Resolver {
         Parameters::new(params).with_txt_cache(&self.txt)
     }
 
+    /// The shared TXT cache, for mail-auth checks made elsewhere.
+    pub fn txt_cache(&self) -> &TtlCache<Box<str>, Txt> {
+        &self.txt
+    }
+
     /// The limit of one lookup.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -11,12 +11,16 @@
 //!
 //! Cost per copy: one canonicalization and hash of the copy (each personalised copy has
 //! its own footer, so its own body hash) and one signature.
+//!
+//! The key is read and parsed once per prepared list copy ([`SiteKey`]) and shared with
+//! the ARC sealer (`arc.rs`), which signs with the same key, domain and selector.
 
 use super::HandlerError;
 use crate::config::{self, Config};
-use mail_auth::common::crypto::{DkimKey, Ed25519Key, RsaKey, Sha256};
-use mail_auth::common::headers::HeaderWriter;
+use mail_auth::common::crypto::{Algorithm, DkimKey, Ed25519Key, RsaKey, Sha256, SigningKey};
+use mail_auth::common::headers::{HeaderWriter, Writable};
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
+use std::sync::Arc;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
@@ -47,33 +51,60 @@ pub(super) const SIGNED: &[&str] = &[
     "List-Archive",
 ];
 
-/// The site's signer for one prepared list copy.
+/// The site's signer for one prepared list copy (one body).
 pub(super) struct Signer {
-    inner: DkimSigner<DkimKey, Done>,
+    inner: DkimSigner<SiteKey, Done>,
+}
+
+/// The site's `[dkim]` key, read and parsed once and shared by the DKIM signer and the
+/// ARC sealer of a list copy.
+#[derive(Clone)]
+pub(super) struct SiteKey(Arc<DkimKey>);
+
+impl SiteKey {
+    /// Load the key of `[dkim]` (a PEM file: RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).
+    pub(super) fn load(dkim: &config::Dkim, config: &Config) -> Result<SiteKey, HandlerError> {
+        let path = config.path(dkim.private_key.get_ref());
+        std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| key_from_pem(&pem))
+            .map(|key| SiteKey(Arc::new(key)))
+            .map_err(|reason| HandlerError::DkimKey { path, reason })
+    }
+}
+
+impl SigningKey for SiteKey {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        self.0.sign(input)
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
 }
 
 impl Signer {
-    /// Load the key of `[dkim]` (a PEM file: RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).
+    /// Load the key of `[dkim]` and make its signer.
     pub(super) fn load(dkim: &config::Dkim, config: &Config) -> Result<Signer, HandlerError> {
-        let path = config.path(dkim.private_key.get_ref());
-        let key = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| key_from_pem(&pem))
-            .map_err(|reason| HandlerError::DkimKey {
-                path: path.clone(),
-                reason,
-            })?;
+        Ok(Signer::new(SiteKey::load(dkim, config)?, dkim))
+    }
+
+    /// The signer of `[dkim]` with a key already loaded.
+    pub(super) fn new(key: SiteKey, dkim: &config::Dkim) -> Signer {
         let inner = DkimSigner::from_key(key)
             .domain(dkim.domain.trim())
             .selector(dkim.selector.trim())
             .headers(SIGNED.iter().copied())
             .header_canonicalization(Canonicalization::Relaxed)
             .body_canonicalization(Canonicalization::Relaxed);
-        Ok(Signer { inner })
+        Signer { inner }
     }
 
     /// The `DKIM-Signature` field (ending in CRLF) for the message made of `parts`: header
-    /// fields, then the blank line and the body, in one final part.
+    /// fields, then the blank line and the body, in one final part. Every copy signed by
+    /// one `Signer` must carry the same body.
     pub(super) fn sign(&self, parts: &[&[u8]]) -> Result<Vec<u8>, HandlerError> {
         let signature = self
             .inner
@@ -86,7 +117,7 @@ impl Signer {
 }
 
 /// A DKIM key from PEM text.
-fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
+pub(super) fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
     let der = PrivateKeyDer::from_pem_slice(pem)
         .map_err(|e| format!("no PEM private key in the file ({e})"))?;
     let rsa = |der: PrivateKeyDer<'_>| {
@@ -108,113 +139,15 @@ fn key_from_pem(pem: &[u8]) -> Result<DkimKey, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::arc::Chain;
     use super::super::testing::*;
     use super::super::{ListCopy, Personal, find, prepare};
     use super::*;
-    use data_encoding::BASE64;
-    use mail_auth::common::parse::TxtRecordParser;
-    use mail_auth::common::verify::DomainKey;
-    use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-    use mail_auth::{
-        AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt,
-    };
-    use std::borrow::Borrow;
-    use std::collections::HashMap;
-    use std::hash::Hash;
+    use mail_auth::DkimResult;
     use std::path::Path;
-    use std::sync::{Arc, Mutex};
 
     const RSA_PKCS1: &str = include_str!("testdata/dkim-rsa2048.pem");
     const RSA_PKCS8: &str = include_str!("testdata/dkim-rsa2048-pkcs8.pem");
-
-    /// DNS answers given in advance: nothing is ever asked of a server.
-    #[derive(Default)]
-    struct Zone(Mutex<HashMap<Box<str>, Txt>>);
-
-    impl ResolverCache<Box<str>, Txt> for Zone {
-        fn get<Q>(&self, name: &Q) -> Option<Txt>
-        where
-            Box<str>: Borrow<Q>,
-            Q: Hash + Eq + ?Sized,
-        {
-            self.0.lock().unwrap().get(name).cloned()
-        }
-        fn remove<Q>(&self, name: &Q) -> Option<Txt>
-        where
-            Box<str>: Borrow<Q>,
-            Q: Hash + Eq + ?Sized,
-        {
-            self.0.lock().unwrap().remove(name)
-        }
-        fn insert(&self, key: Box<str>, value: Txt, _: std::time::Instant) {
-            self.0.lock().unwrap().insert(key, value);
-        }
-    }
-
-    /// The site's key published at `s2026._domainkey.moet.edu.vn`.
-    fn zone(record: &str) -> Zone {
-        let zone = Zone::default();
-        let key = DomainKey::parse(record.as_bytes()).expect("a DKIM key record");
-        zone.0.lock().unwrap().insert(
-            "s2026._domainkey.moet.edu.vn.".into(),
-            Txt::DomainKey(Arc::new(key)),
-        );
-        zone
-    }
-
-    async fn verify(message: &[u8], zone: &Zone) -> DkimResult {
-        let resolver = MessageAuthenticator::new(
-            ResolverConfig::from_name_servers(vec![NameServerConfig::udp([127, 0, 0, 1].into())]),
-            ResolverOpts::default(),
-        )
-        .unwrap();
-        let message = AuthenticatedMessage::parse(message).expect("parses for DKIM");
-        let results = resolver
-            .verify_dkim(Parameters::new(&message).with_txt_cache(zone))
-            .await;
-        assert_eq!(results.len(), 1, "one signature");
-        results[0].result().clone()
-    }
-
-    fn pem(label: &str, der: &[u8]) -> String {
-        let b64 = BASE64.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        )
-    }
-
-    /// A configuration signing with the key in `pem`, written to `dir`, and the DNS record.
-    fn signing_config(dir: &Path, pem_text: &str) -> crate::config::Config {
-        let path = dir.join("dkim.pem");
-        std::fs::write(&path, pem_text).unwrap();
-        let mut config = config(&format!(
-            "[dkim]\ndomain = \"moet.edu.vn\"\nselector = \"s2026\"\nprivate_key = \"{}\"\n",
-            path.display()
-        ));
-        config.base_dir = dir.to_path_buf();
-        config
-    }
-
-    fn record(pem_text: &str) -> String {
-        match key_from_pem(pem_text.as_bytes()).unwrap() {
-            DkimKey::Ed25519(key) => {
-                format!("v=DKIM1; k=ed25519; p={}", BASE64.encode(&key.public_key()))
-            }
-            DkimKey::Rsa(key) => {
-                format!("v=DKIM1; k=rsa; p={}", BASE64.encode(&key.public_key()))
-            }
-        }
-    }
-
-    fn ed25519_pem() -> String {
-        pem("PRIVATE KEY", &Ed25519Key::generate_pkcs8().unwrap())
-    }
 
     fn circular_copy(dir: &Path, pem_text: &str, list: &str) -> ListCopy {
         let config = signing_config(dir, pem_text);
@@ -224,6 +157,7 @@ mod tests {
             &config,
             &templates(),
             &Default::default(),
+            Chain::None,
         )
         .unwrap()
     }
@@ -366,6 +300,7 @@ mod tests {
             &config,
             &templates(),
             &Default::default(),
+            Chain::None,
         )
         .err()
         .unwrap();
@@ -378,6 +313,7 @@ mod tests {
             &config,
             &templates(),
             &Default::default(),
+            Chain::None,
         )
         .err()
         .unwrap();
@@ -391,6 +327,7 @@ mod tests {
             &config,
             &templates(),
             &Default::default(),
+            Chain::None,
         )
         .err()
         .unwrap();

@@ -5,7 +5,8 @@
 //!   `Return-Path` (the MTA sets the new one), `Delivered-To`, `X-Original-To`,
 //!   `Envelope-To`, `Bcc`, `Resent-Bcc`;
 //! - verdicts of our receiving server, meaningless and misleading once resent:
-//!   `Authentication-Results`, `Received-SPF`, every `ARC-*`;
+//!   `Authentication-Results` (the trusted one is read first, for the ARC set's
+//!   `ARC-Authentication-Results`), `Received-SPF`;
 //! - signatures the list's changes (subject prefix, footer) would break (RFC 6377
 //!   practice): `DKIM-Signature`, `DomainKey-Signature`; the site signs anew;
 //! - fields the list owns or replaces: every `List-*` (another list's, or forged),
@@ -13,7 +14,9 @@
 //! - read-receipt requests (`Disposition-Notification-To`, `Return-Receipt-To`,
 //!   `X-Confirm-Reading-To`): honoured by 100,000 clients they flood the author.
 //!
-//! `Received` lines are kept (they are the trace a postmaster needs). No `Sender` is added:
+//! `Received` lines are kept (they are the trace a postmaster needs), and so are the ARC sets
+//! of earlier hops (`ARC-Seal`, `ARC-Message-Signature`, `ARC-Authentication-Results`):
+//! they are made to travel, and the site's own set extends them. No `Sender` is added:
 //! the envelope sender (VERP) says who handles bounces, and `List-Id` says which list sent it.
 //!
 //! Added, in this order, at the end of the header block: `Date` and `Message-ID` when the
@@ -51,7 +54,7 @@ const DROPPED: &[&str] = &[
 ];
 
 /// Name prefixes (lowercase) dropped from the received message.
-const DROPPED_PREFIXES: &[&str] = &["list-", "arc-"];
+const DROPPED_PREFIXES: &[&str] = &["list-"];
 
 /// Whether a received field named `name` (lowercase) is dropped.
 pub(super) fn dropped(name: &str) -> bool {
@@ -115,6 +118,7 @@ pub(super) fn apply(draft: &mut Draft, list: &List, config: &Config) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use super::super::arc::Chain;
     use super::super::testing::*;
     use super::super::{Draft, prepare};
     use super::*;
@@ -138,12 +142,12 @@ mod tests {
             "X-Original-To",
             "Bcc",
             "Authentication-Results",
-            "ARC-Seal",
             "DKIM-Signature",
         ] {
             assert_eq!(count_fields(&out, name), 0, "{name}");
         }
         assert_eq!(count_fields(&out, "Received"), 1, "trace kept");
+        assert_eq!(count_fields(&out, "ARC-Seal"), 1, "earlier ARC sets kept");
         assert_eq!(count_fields(&out, "Precedence"), 1);
         assert_eq!(count_fields(&out, "List-Id"), 1, "the old List-Id is gone");
         let msg = parse(&out);
@@ -233,6 +237,7 @@ mod tests {
             &config,
             &templates(),
             &Default::default(),
+            Chain::None,
         )
         .unwrap();
         let out = copy.personal(&personal()).unwrap();

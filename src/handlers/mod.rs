@@ -9,7 +9,8 @@
 //!   name (its DMARC policy, looked up by delivery and passed in: the handlers stay pure),
 //!   and the list's `Reply-To` policy;
 //! - [`footer`]: the list's footer as its own MIME part;
-//! - [`dkim`]: the site's signature, per message.
+//! - [`dkim`]: the site's signature, per message;
+//! - [`arc`]: the site's ARC set (RFC 8617) on top of the signature, per message.
 //!
 //! The body and the attachments are never decoded and re-encoded: the footer is inserted
 //! before the closing boundary of a multipart/mixed or the message is wrapped in a new
@@ -24,9 +25,12 @@
 //! inject a header line.
 //!
 //! [`prepare`] does the per-list work once; [`ListCopy::personal`] and
-//! [`ListCopy::shared`] then only add the unsubscribe fields and sign. `ListCopy` is `Sync`:
-//! one copy can be signed for many recipients from several threads.
+//! [`ListCopy::shared`] then only add the unsubscribe fields, sign and seal. `ListCopy` is
+//! `Sync`: one copy can be signed for many recipients from several threads. The verdict on
+//! the post's ARC chain needs DNS, so delivery finds it ([`arc::verdict`]) and hands it to
+//! [`prepare`]: the handlers stay pure and synchronous.
 
+pub mod arc;
 mod dkim;
 mod dmarc;
 mod footer;
@@ -64,6 +68,9 @@ pub enum HandlerError {
     /// The footer template failed.
     #[error("footer: {0}")]
     Footer(#[from] TemplateError),
+    /// The ARC set could not be computed.
+    #[error("ARC sealing failed: {0}")]
+    ArcSeal(String),
     /// An address from the configuration or the caller is not valid.
     #[error("{what} is not a valid address: {value:?}")]
     Address {
@@ -96,6 +103,8 @@ pub struct ListCopy {
     shared_unsubscribe: Option<Field>,
     /// The site's signer, when `[dkim]` is configured.
     signer: Option<dkim::Signer>,
+    /// The site's ARC sealer, when the `[dkim]` key is RSA.
+    sealer: Option<arc::Sealer>,
 }
 
 /// What differs from one recipient to the next in personalised mode.
@@ -121,18 +130,21 @@ pub fn sign_message(config: &Config, raw: &[u8]) -> Result<Vec<u8>, HandlerError
 
 /// Prepare `raw` (a post accepted for `list`, as received) for delivery: every handler runs
 /// once here. `author` is the DMARC policy the author's From domain publishes (delivery
-/// looks it up: `dns::Resolver::published`). The result is completed and signed per copy
-/// by [`ListCopy::personal`] or [`ListCopy::shared`].
+/// looks it up: `dns::Resolver::published`); `chain` is how the post's ARC chain
+/// validated ([`arc::verdict`]). The result is completed, signed and sealed per copy by
+/// [`ListCopy::personal`] or [`ListCopy::shared`].
 pub fn prepare(
     raw: &[u8],
     list: &List,
     config: &Config,
     templates: &Arc<Templates>,
     author: &Published,
+    chain: arc::Chain,
 ) -> Result<ListCopy, HandlerError> {
     let raw = crlf(raw);
     let mut draft = Draft::parse(&raw)?;
     let original = Original::read(&draft);
+    let results = arc::received_results(&draft, config);
     headers::apply(&mut draft, list, config)?;
     subject::apply(&mut draft, &original, list);
     dmarc::apply(&mut draft, &original, list, config, author)?;
@@ -140,11 +152,15 @@ pub fn prepare(
     let footer = footer::Context::new(list, config);
     let shared_footer = footer::part(&footer.render(templates, None, None)?);
 
-    let signer = config
-        .dkim
-        .as_ref()
-        .map(|d| dkim::Signer::load(d, config))
-        .transpose()?;
+    let (signer, sealer) = match &config.dkim {
+        Some(d) => {
+            let key = dkim::SiteKey::load(d, config)?;
+            let domain = &config.site.domain;
+            let sealer = arc::Sealer::new(key.clone(), d, domain, results, chain);
+            (Some(dkim::Signer::new(key, d)), sealer)
+        }
+        None => (None, None),
+    };
     let shared_unsubscribe = match list.registration.first() {
         Some(r) => Some(list_unsubscribe(None, r.get_ref(), Some(LEAVE_SUBJECT))?),
         None => None,
@@ -161,6 +177,7 @@ pub fn prepare(
         shared_footer,
         shared_unsubscribe,
         signer,
+        sealer,
     })
 }
 
@@ -214,7 +231,8 @@ impl ListCopy {
         self.assemble(extra, &self.shared_footer)
     }
 
-    /// Signature, header block, `extra` fields, blank line, body with `footer` in its slot.
+    /// ARC set, signature, header block, `extra` fields, blank line, body with `footer` in
+    /// its slot.
     fn assemble(&self, extra: &[u8], footer: &[u8]) -> Result<Vec<u8>, HandlerError> {
         let mut body = Vec::with_capacity(self.before.len() + footer.len() + self.after.len());
         body.extend_from_slice(&self.before);
@@ -226,8 +244,13 @@ impl ListCopy {
             Some(signer) => signer.sign(&parts)?,
             None => Vec::new(),
         };
-        let len = signature.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let seal = match &self.sealer {
+            Some(sealer) => sealer.seal(&[&signature, &self.head, extra], &body)?,
+            None => Vec::new(),
+        };
+        let len = seal.len() + signature.len() + parts.iter().map(|p| p.len()).sum::<usize>();
         let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(&seal);
         out.extend_from_slice(&signature);
         for part in parts {
             out.extend_from_slice(part);
@@ -536,7 +559,15 @@ mod tests {
         let list = config.list("thpt").unwrap();
         let pdf = pdf_bytes(60 * 1024);
         let raw = circular(&pdf);
-        let copy = prepare(&raw, list, &config, &templates(), &Published::default()).unwrap();
+        let copy = prepare(
+            &raw,
+            list,
+            &config,
+            &templates(),
+            &Published::default(),
+            arc::Chain::None,
+        )
+        .unwrap();
         let out = copy.personal(&personal()).unwrap();
         let msg = parse(&out);
 
@@ -584,6 +615,7 @@ mod tests {
             &config,
             &templates(),
             &Published::default(),
+            arc::Chain::None,
         )
         .unwrap();
         let out = copy.shared().unwrap();
@@ -605,6 +637,7 @@ mod tests {
             &config,
             &templates(),
             &Published::default(),
+            arc::Chain::None,
         )
         .unwrap();
         let out = copy
@@ -626,6 +659,7 @@ mod tests {
             &config,
             &templates(),
             &Published::default(),
+            arc::Chain::None,
         )
         .unwrap();
         for url in [
@@ -665,6 +699,7 @@ mod tests {
             &config,
             &templates(),
             &Published::default(),
+            arc::Chain::None,
         )
         .unwrap();
         let out = copy.shared().unwrap();
@@ -686,7 +721,14 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    prepare(raw, list, &config, &templates(), &Published::default()),
+                    prepare(
+                        raw,
+                        list,
+                        &config,
+                        &templates(),
+                        &Published::default(),
+                        arc::Chain::None
+                    ),
                     Err(HandlerError::Unparseable(_))
                 ),
                 "{raw:?}"

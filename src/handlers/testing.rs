@@ -1,8 +1,21 @@
-//! Realistic posts and a site configuration for the handlers' tests.
+//! Realistic posts, a site configuration, signing keys and their DNS records for the
+//! handlers' tests.
 
 use super::Personal;
 use crate::config::Config;
 use data_encoding::BASE64;
+use mail_auth::common::crypto::{DkimKey, Ed25519Key};
+use mail_auth::common::parse::TxtRecordParser;
+use mail_auth::common::verify::DomainKey;
+use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::{
+    AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt,
+};
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The test site: one announce list ("thpt"), one discussion list ("thaoluan"), one managed
 /// list ("sogd"); `extra` is appended (a `[dkim]` table, …).
@@ -241,4 +254,107 @@ pub(crate) fn templates() -> std::sync::Arc<crate::templates::Templates> {
     std::sync::Arc::new(crate::templates::Templates::new(std::path::Path::new(
         concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
     )))
+}
+
+/// DNS answers given in advance: nothing is ever asked of a server.
+#[derive(Default)]
+pub(crate) struct Zone(Mutex<HashMap<Box<str>, Txt>>);
+
+impl Zone {
+    /// Publish the key `record` (`v=DKIM1; k=…; p=…`) at `name` (with its final dot).
+    pub(crate) fn publish(self, name: &str, record: &str) -> Zone {
+        let key = DomainKey::parse(record.as_bytes()).expect("a DKIM key record");
+        self.0
+            .lock()
+            .unwrap()
+            .insert(name.into(), Txt::DomainKey(Arc::new(key)));
+        self
+    }
+}
+
+impl ResolverCache<Box<str>, Txt> for Zone {
+    fn get<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.lock().unwrap().get(name).cloned()
+    }
+    fn remove<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.lock().unwrap().remove(name)
+    }
+    fn insert(&self, key: Box<str>, value: Txt, _: std::time::Instant) {
+        self.0.lock().unwrap().insert(key, value);
+    }
+}
+
+/// The site's key published at `s2026._domainkey.moet.edu.vn`.
+pub(crate) fn zone(record: &str) -> Zone {
+    Zone::default().publish("s2026._domainkey.moet.edu.vn.", record)
+}
+
+/// A resolver that is never asked: every answer comes from a [`Zone`].
+pub(crate) fn authenticator() -> MessageAuthenticator {
+    MessageAuthenticator::new(
+        ResolverConfig::from_name_servers(vec![NameServerConfig::udp([127, 0, 0, 1].into())]),
+        ResolverOpts::default(),
+    )
+    .unwrap()
+}
+
+/// The result of the message's one DKIM signature.
+pub(crate) async fn verify(message: &[u8], zone: &Zone) -> DkimResult {
+    let message = AuthenticatedMessage::parse(message).expect("parses for DKIM");
+    let results = authenticator()
+        .verify_dkim(Parameters::new(&message).with_txt_cache(zone))
+        .await;
+    assert_eq!(results.len(), 1, "one signature");
+    results[0].result().clone()
+}
+
+/// PEM text of `der` under `label`.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = BASE64.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A configuration signing with the key in `pem_text`, written to `dir`.
+pub(crate) fn signing_config(dir: &Path, pem_text: &str) -> Config {
+    let path = dir.join("dkim.pem");
+    std::fs::write(&path, pem_text).unwrap();
+    let mut config = config(&format!(
+        "[dkim]\ndomain = \"moet.edu.vn\"\nselector = \"s2026\"\nprivate_key = \"{}\"\n",
+        path.display()
+    ));
+    config.base_dir = dir.to_path_buf();
+    config
+}
+
+/// The DNS record publishing the key in `pem_text`.
+pub(crate) fn record(pem_text: &str) -> String {
+    match super::dkim::key_from_pem(pem_text.as_bytes()).unwrap() {
+        DkimKey::Ed25519(key) => {
+            format!("v=DKIM1; k=ed25519; p={}", BASE64.encode(&key.public_key()))
+        }
+        DkimKey::Rsa(key) => {
+            format!("v=DKIM1; k=rsa; p={}", BASE64.encode(&key.public_key()))
+        }
+    }
+}
+
+/// A fresh Ed25519 key in PKCS#8 PEM.
+pub(crate) fn ed25519_pem() -> String {
+    pem("PRIVATE KEY", &Ed25519Key::generate_pkcs8().unwrap())
 }

@@ -127,11 +127,7 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
     let from = msg.from.as_ref()?;
     let (_, from_domain) = from.address.rsplit_once('@')?;
     let from_domain = normalize_domain(from_domain);
-    let trusted = trusted(config);
-    let h = msg
-        .header("authentication-results")
-        .filter_map(parse)
-        .find(|h| trusted.contains(&normalize_domain(&h.authserv_id)))?;
+    let h = topmost(msg.header("authentication-results"), config)?;
     h.of("dmarc")
         .find(|r| {
             r.result == "fail"
@@ -139,6 +135,32 @@ pub fn forged(msg: &Inbound, config: &Config) -> Option<String> {
                     .is_none_or(|d| domain_of(d) == from_domain)
         })
         .map(|_| format!("dmarc=fail for {from_domain} ({})", h.authserv_id))
+}
+
+/// The results of the topmost trusted `Authentication-Results` among `values` (field
+/// values in message order), each written afresh as one RFC 8601 resinfo, such as
+/// `dkim=pass header.d=moet.edu.vn header.s=google`: comments dropped, one space between
+/// words, values quoted where RFC 8601 needs it and cleared of control characters (no
+/// value can start a line), and left out: a result whose method or result is not a
+/// keyword of at most 64 characters, a property that is neither `reason` nor
+/// `ptype.property`, a value longer than 256 bytes (longer than any address: it could not
+/// be folded into a line). `None` when no header comes from a trusted server; empty when
+/// the trusted one reports nothing.
+pub fn trusted_results<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    config: &Config,
+) -> Option<Vec<String>> {
+    let h = topmost(values, config)?;
+    Some(h.results.iter().filter_map(Res::render).collect())
+}
+
+/// The topmost of `values` whose authserv-id is trusted, parsed.
+fn topmost<'a>(values: impl IntoIterator<Item = &'a str>, config: &Config) -> Option<Header> {
+    let trusted = trusted(config);
+    values
+        .into_iter()
+        .filter_map(parse)
+        .find(|h| trusted.contains(&normalize_domain(&h.authserv_id)))
 }
 
 /// The configured authserv-ids, normalised.
@@ -274,6 +296,57 @@ impl Res {
 
     fn prop(&self, key: &str) -> Option<&str> {
         self.prop_entry(key).map(|(_, v)| v)
+    }
+
+    /// `method=result key=value …` (RFC 8601 resinfo), or `None` when the method or the
+    /// result is not a keyword; properties whose names are not `reason` or
+    /// `ptype.property` are left out.
+    fn render(&self) -> Option<String> {
+        if !keyword(&self.method) || !keyword(&self.result) {
+            return None;
+        }
+        let mut out = format!("{}={}", self.method, self.result);
+        for (key, value) in &self.props {
+            let named = key == "reason"
+                || key
+                    .split_once('.')
+                    .is_some_and(|(ptype, property)| keyword(ptype) && keyword(property));
+            let value = pvalue(value);
+            if named && !value.is_empty() {
+                out.push_str(&format!(" {key}={value}"));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The longest property value [`trusted_results`] copies, in bytes: an RFC 5321 path.
+const MAX_VALUE: usize = 256;
+
+/// RFC 8601 `Keyword`: letters, digits and hyphens (RFC 5321 `Ldh-str`), 64 at most.
+fn keyword(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A property value as RFC 8601 writes it: bare when it is a token or an address, else a
+/// quoted string; control characters become spaces and runs of spaces one space. Empty
+/// when nothing is left or the value is longer than [`MAX_VALUE`].
+fn pvalue(value: &str) -> String {
+    let cleaned: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let value = cleaned.join(" ");
+    if value.len() > MAX_VALUE {
+        return String::new();
+    }
+    let bare = value
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !"()<>,;:\\\"/[]?=".contains(c));
+    if bare {
+        value
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
 
@@ -583,6 +656,42 @@ Authentication-Results: mx.moet.edu.vn;\r\n\tdkim=pass (2048-bit key; unprotecte
             check(&with_check, &c),
             Authentication::Fail { .. }
         ));
+    }
+
+    #[test]
+    fn trusted_results_are_written_afresh() {
+        let c = config();
+        let values = [
+            "evil.example; dmarc=pass header.from=moet.edu.vn",
+            "mx.google.com;\r\n       dkim=pass header.i=@moet.edu.vn header.s=google header.b=\"Xy/Z+ab1\";\r\n       spf=pass (google.com: domain of vanthu@moet.edu.vn designates 203.162.1.2 as permitted sender) smtp.mailfrom=vanthu@moet.edu.vn;\r\n       DMARC/1=Pass (p=REJECT sp=REJECT dis=NONE) header.from=moet.edu.vn action=none",
+            "mx.google.com; dmarc=fail header.from=moet.edu.vn",
+        ];
+        assert_eq!(
+            trusted_results(values, &c).unwrap(),
+            [
+                "dkim=pass header.i=@moet.edu.vn header.s=google header.b=\"Xy/Z+ab1\"",
+                "spf=pass smtp.mailfrom=vanthu@moet.edu.vn",
+                "dmarc=pass header.from=moet.edu.vn",
+            ]
+        );
+        assert_eq!(trusted_results(["mx.google.com 1; none"], &c), Some(vec![]));
+        assert_eq!(trusted_results(["evil.example; dkim=pass"], &c), None);
+        // Names that are not keywords are left out; values cannot carry a line break.
+        let odd = trusted_results(
+            ["mx.google.com; d\u{e9}kim=pass; spf=pa$$; dkim=fail reason=\"a\r\nBcc: x\" header.d=\"a\\\"b\" x.y\u{7}z=1 bad=1"],
+            &c,
+        )
+        .unwrap();
+        assert_eq!(odd, ["dkim=fail reason=\"a Bcc: x\" header.d=\"a\\\"b\""]);
+        let long = format!(
+            "mx.google.com; dkim=pass header.d={} header.s=s; {}=pass",
+            "x".repeat(257),
+            "y".repeat(65)
+        );
+        assert_eq!(
+            trusted_results([long.as_str()], &c).unwrap(),
+            ["dkim=pass header.s=s"]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 #[path = "dns.rs"]
-mod dns;
+pub mod dns;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -158,8 +158,9 @@ kind = "announce"
     }
 
     /// A site on the shipped configuration: the repository's `lists.toml` and templates
-    /// copied into a tempdir, where its relative paths (`var/…`) land; `extra` is appended
-    /// to `lists.toml`, and each `(from, to)` of `edits` replaces a line of it.
+    /// copied into a tempdir, where its relative paths (`var/…`) land; `extra` and the
+    /// test DNS server's `[dns]` are appended to `lists.toml`, and each `(from, to)` of
+    /// `edits` replaces a line of it.
     pub fn shipped(extra: &str, edits: &[(&str, &str)]) -> Site {
         let dir = tempfile::Builder::new()
             .prefix("nhomthu-shipped-")
@@ -174,6 +175,7 @@ kind = "announce"
             toml = toml.replacen(from, to, 1);
         }
         toml.push_str(extra);
+        toml.push_str(&dns::dns());
         let config = root.join("lists.toml");
         fs::write(&config, toml).expect("write lists.toml");
         let maildir = root.join("var/mail/dangky");
