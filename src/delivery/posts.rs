@@ -197,6 +197,31 @@ fn outcome(config: &Config, attempts: i64, result: Result<String, SendError>) ->
     }
 }
 
+/// One member's copy. Signing (DKIM, and ARC with an RSA key: three RSA signatures a
+/// copy) runs on the blocking pool, so that the copies in flight are signed on every core
+/// while the runtime's threads keep the SMTP connections busy.
+async fn personal_copy(
+    config: &Config,
+    copy: &Arc<ListCopy>,
+    url: Option<String>,
+    mailto: String,
+) -> Result<Vec<u8>, String> {
+    let make = move |copy: &ListCopy| {
+        copy.personal(&Personal {
+            unsubscribe_url: url.as_deref(),
+            unsubscribe_mailto: &mailto,
+        })
+        .map_err(|e| e.to_string())
+    };
+    if config.dkim.is_none() {
+        return make(copy);
+    }
+    let copy = copy.clone();
+    tokio::task::spawn_blocking(move || make(&copy))
+        .await
+        .unwrap_or_else(|e| Err(format!("signing the copy failed: {e}")))
+}
+
 async fn personalised(
     config: &Config,
     sink: &Sink,
@@ -219,19 +244,9 @@ async fn personalised(
                 }
                 _ => None,
             };
-            let raw = match copy.personal(&Personal {
-                unsubscribe_url: url.as_deref(),
-                unsubscribe_mailto: &mailto,
-            }) {
+            let raw = match personal_copy(config, copy, url, mailto).await {
                 Ok(raw) => raw,
-                Err(e) => {
-                    return (
-                        d.id,
-                        Outcome::Failed {
-                            error: e.to_string(),
-                        },
-                    );
-                }
+                Err(error) => return (d.id, Outcome::Failed { error }),
             };
             let from = Verp::Delivery(d.id).address(noreply, secret);
             let to = [d.rcpt.as_str()];
