@@ -2,7 +2,8 @@
 //! DNS server (dnsmasq on loopback, `scripts/dns`), through the real pipeline and delivery
 //! into the file outbox, on SQLite and PostgreSQL: p=reject and p=quarantine are
 //! rewritten `"Name qua List" <list address>`, p=none and no record are kept, a subdomain
-//! follows its organizational domain's sp=, and a lookup that fails is rewritten.
+//! follows its organizational domain's sp=, and a lookup that fails is rewritten; an
+//! author at the site's own domain is decided without DNS and kept.
 
 #[path = "common/pipeline.rs"]
 mod pipeline;
@@ -31,7 +32,7 @@ maildir = "mail"
 id = "thpt"
 address = "thpt@moet.test"
 name = "Trường THPT"
-posters = ["*@reject.test", "*@quarantine.test", "*@none.test", "*@mail.org.test", "*@org.test", "*@nopolicy.test"]
+posters = ["*@moet.test", "*@reject.test", "*@quarantine.test", "*@none.test", "*@mail.org.test", "*@org.test", "*@nopolicy.test"]
 "#;
 
 /// A post by `from`, vouched for by the trusted receiving server.
@@ -119,5 +120,15 @@ async fn a_policy_that_cannot_be_looked_up_is_rewritten() {
                 "Nguyễn Văn A qua Trường THPT".to_string()
             )]
         );
+    }
+}
+
+#[tokio::test]
+async fn the_sites_own_clerk_needs_no_lookup() {
+    // Every lookup would fail, and a failed lookup rewrites: a kept From shows none was made.
+    let config = format!("{CONFIG}{}", dns::dead_dns());
+    for site in Site::both("dmarcown", &config).await {
+        let copies = run(&site, &["vanthu@moet.test"]).await;
+        assert_eq!(copies[0].1, "vanthu@moet.test", "{copies:?}");
     }
 }

@@ -124,9 +124,13 @@ async fn prepare(
     let author = match policies.get(&post_id) {
         Some(author) => author.clone(),
         None => {
-            let author = match author_domain(&raw) {
-                Some(domain) => dns.published(&domain).await,
-                None => Published::default(),
+            // The configuration may decide alone (the site's own domain, `[dmarc] strict`).
+            let author = match author_address(&raw) {
+                Some(address) if handlers::from_rewrite_settled(&address, config).is_none() => {
+                    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                    dns.published(domain).await
+                }
+                _ => Published::default(),
             };
             tracing::debug!(post = post_id, policy = ?author.policy, detail = %author.detail, "author's DMARC policy");
             policies.insert(post_id, author.clone());
@@ -144,11 +148,11 @@ async fn prepare(
     )
 }
 
-/// The domain of the post's first From address, read as the handlers read it.
-fn author_domain(raw: &[u8]) -> Option<String> {
+/// The post's first From address, read as the handlers read it.
+fn author_address(raw: &[u8]) -> Option<String> {
     let head = mail_parser::MessageParser::default().parse_headers(raw)?;
     let address = head.from()?.first()?.address.as_deref()?.trim().to_string();
-    address.rsplit_once('@').map(|(_, d)| d.to_string())
+    address.contains('@').then_some(address)
 }
 
 /// How the post's ARC chain validates, for the ARC set its copies get. A post without ARC

@@ -84,8 +84,17 @@ pub(super) fn apply(
 /// Whether mail from `address`, whose domain publishes `author`, must not go out under its
 /// own From.
 pub(super) fn needs_rewriting(address: &str, config: &Config, author: &Published) -> bool {
+    settled(address, config).unwrap_or_else(|| author.policy.is_strict())
+}
+
+/// The rewrite decision when the configuration makes it alone, with no DNS: never under the
+/// `[dkim]` domain (the site's signature aligns) or the site's own domain (the list
+/// address, which a rewrite would put in From, is in that domain too), always under a
+/// `[dmarc] strict` domain (and for an address with no domain, never); `None` when the
+/// published policy decides.
+pub fn settled(address: &str, config: &Config) -> Option<bool> {
     let Some((_, domain)) = address.rsplit_once('@') else {
-        return false;
+        return Some(false);
     };
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     let under = |listed: &str| {
@@ -96,10 +105,10 @@ pub(super) fn needs_rewriting(address: &str, config: &Config, author: &Published
                     .strip_suffix(listed.as_str())
                     .is_some_and(|rest| rest.ends_with('.')))
     };
-    if config.dkim.as_ref().is_some_and(|k| under(&k.domain)) {
-        return false;
+    if config.dkim.as_ref().is_some_and(|k| under(&k.domain)) || under(&config.site.domain) {
+        return Some(false);
     }
-    config.dmarc.strict.iter().any(|d| under(d)) || author.policy.is_strict()
+    config.dmarc.strict.iter().any(|d| under(d)).then_some(true)
 }
 
 /// `Reply-To: author`, written by lettre; when lettre does not accept the address, the
@@ -253,6 +262,13 @@ mod tests {
             // Listed in [dmarc] strict: rewritten whatever DNS says.
             assert!(needs_rewriting("a@gmail.com", &config, &author));
         }
+        // The clerk writes from the site's own domain, the list address's domain too: a
+        // rewrite would change nothing DMARC looks at, so the From stays.
+        assert!(!needs_rewriting(
+            "vanthu@moet.edu.vn",
+            &config,
+            &published(Policy::Reject)
+        ));
         let out = run_with(
             &circular(b"%PDF"),
             "thpt",
@@ -261,7 +277,7 @@ mod tests {
         );
         assert_eq!(
             first(parse(&out).from()).1.as_deref(),
-            Some("thpt@moet.edu.vn")
+            Some("vanthu@moet.edu.vn")
         );
     }
 

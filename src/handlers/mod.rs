@@ -39,6 +39,8 @@ mod subject;
 #[cfg(test)]
 mod testing;
 
+pub use dmarc::settled as from_rewrite_settled;
+
 use crate::config::{Config, List};
 use crate::dns::Published;
 use crate::list_fields::{self, LEAVE_SUBJECT};
