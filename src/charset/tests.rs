@@ -24,9 +24,9 @@ fn encode_char(table: &Table, c: char) -> Option<Vec<u8>> {
         let nfd = |t: &str| t.nfd().collect::<String>();
         let hit = |t: &&str| nfd(t) == nfd(s);
         let i = if lower {
-            table.iter().rposition(|t| hit(t))
+            table.iter().rposition(&hit)
         } else {
-            table.iter().position(|t| hit(t))
+            table.iter().position(hit)
         };
         i.and_then(|i| u8::try_from(i).ok())
     };
