@@ -113,19 +113,10 @@ impl Inbound {
                 body.push('\n');
             }
         }
-        let headers = msg
-            .parts
-            .first()
-            .map(|root| {
-                root.headers
-                    .iter()
-                    .map(|h| {
-                        let value = charset::header_text(&msg, h);
-                        (h.name().to_ascii_lowercase(), unfold(&value))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = charset::header_texts(&msg)
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), unfold(&value)))
+            .collect();
         let (content_type, report_type) = match msg
             .root_part()
             .headers()

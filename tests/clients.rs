@@ -172,15 +172,25 @@ fn alpine_in_viscii_asks_to_leave_and_is_understood() {
         socket: dir.path().join("tmux.sock"),
     };
     tmux.run(&[
-        "new-session", "-d", "-s", "client", "-x", "100", "-y", "30", &command,
+        "new-session",
+        "-d",
+        "-s",
+        "client",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
     ]);
     wait_until("Alpine's composer", Duration::from_secs(15), || {
         tmux.screen().contains("Subject : hủy đăng ký")
     });
     tmux.run(&["send-keys", "-t", "client", "C-x"]);
-    wait_until("Alpine sending and exiting", Duration::from_secs(15), || {
-        exit_file.exists()
-    });
+    wait_until(
+        "Alpine sending and exiting",
+        Duration::from_secs(15),
+        || exit_file.exists(),
+    );
     let exit = std::fs::read_to_string(&exit_file).unwrap();
     assert_eq!(exit.trim(), "0", "alpine exited with {exit}");
 
@@ -210,9 +220,11 @@ fn alpine_in_viscii_asks_to_leave_and_is_understood() {
     // nhomthu reads it as a leave request, name and all...
     let eml = dir.path().join("alpine.eml");
     std::fs::write(&eml, &raw).unwrap();
-    let inspect: serde_json::Value =
-        serde_json::from_str(&nhomthu(&config, &["inspect", eml.to_str().unwrap(), "--json"]))
-            .unwrap();
+    let inspect: serde_json::Value = serde_json::from_str(&nhomthu(
+        &config,
+        &["inspect", eml.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
     assert_eq!(inspect["decision"]["class"], "unsubscribe", "{inspect:#}");
     assert_eq!(inspect["subject"], "hủy đăng ký");
     assert_eq!(inspect["from"]["name"], "Nguyễn Văn Đức");

@@ -23,7 +23,7 @@ mod viscii;
 mod vni;
 mod vps;
 
-pub use repair::{header_text, repair};
+pub use repair::{header_texts, repair};
 
 use mail_parser::decoders::charsets::{DecoderFnc, map::charset_decoder};
 

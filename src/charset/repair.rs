@@ -44,25 +44,32 @@ pub fn repair(msg: &mut Message<'_>) {
     msg.raw_message = raw;
 }
 
-/// The raw value of `header` (a field of `msg`'s own header block) as text, unfolded
-/// nowhere: UTF-8 as it is, 8-bit bytes in another charset decoded. Encoded words stay
-/// encoded.
-pub fn header_text<'a>(msg: &'a Message<'_>, header: &Header<'_>) -> Cow<'a, str> {
-    let raw = msg
-        .raw_message
-        .get(header.offset_start as usize..header.offset_end as usize)
-        .unwrap_or_default();
-    match std::str::from_utf8(raw) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => {
-            let label = msg
-                .parts
-                .first()
-                .and_then(part_charset)
-                .or_else(|| message_charset(msg));
-            Cow::Owned(decode_raw_header(label.as_deref(), raw))
-        }
-    }
+/// The fields of `msg`'s own header block, each name with its raw value as text (not
+/// unfolded; encoded words left encoded): UTF-8 as it is, 8-bit bytes in another charset
+/// decoded in the message's charset, or guessed.
+pub fn header_texts<'a>(msg: &'a Message<'_>) -> Vec<(&'a str, Cow<'a, str>)> {
+    let Some(root) = msg.parts.first() else {
+        return Vec::new();
+    };
+    let mut label = None;
+    root.headers
+        .iter()
+        .map(|header| {
+            let raw = msg
+                .raw_message
+                .get(header.offset_start as usize..header.offset_end as usize)
+                .unwrap_or_default();
+            let text = match std::str::from_utf8(raw) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => {
+                    let label = label
+                        .get_or_insert_with(|| part_charset(root).or_else(|| message_charset(msg)));
+                    Cow::Owned(decode_raw_header(label.as_deref(), raw))
+                }
+            };
+            (header.name.as_str(), text)
+        })
+        .collect()
 }
 
 /// The `charset` parameter of a part's Content-Type.
@@ -177,11 +184,13 @@ impl<'a> EncodedWord<'a> {
             [b'q' | b'Q', b'?'] => false,
             _ => return None,
         };
+        // The text holds no `?` (RFC 2047 section 5): it ends at the first one, which must
+        // start `?=`. Each `?` is so looked at a bounded number of times, whatever the input.
         let text_start = q1 + 3;
-        let text_len = body
-            .get(text_start..)?
-            .windows(2)
-            .position(|w| w == b"?=")?;
+        let text_len = body.get(text_start..)?.iter().position(|&b| b == b'?')?;
+        if body.get(text_start + text_len + 1) != Some(&b'=') {
+            return None;
+        }
         let text = &body[text_start..text_start + text_len];
         if text
             .iter()
@@ -374,6 +383,18 @@ Content-Type: text/plain; charset=VISCII\r\n\r\n\xd0\xd1c\r\n\
     }
 
     #[test]
+    fn hostile_header_values_take_linear_time() {
+        // Many would-be encoded words that never close, in one long line.
+        let value = "=?viscii?q?x".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert!(rewrite(value.as_bytes(), None).is_none());
+        let mut raw = value.into_bytes();
+        raw.push(0xff);
+        assert!(rewrite(&raw, Some("viscii")).is_some());
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
     fn quoted_printable_is_lenient() {
         assert_eq!(quoted_printable(b"a=3Db=\r\nc", false), b"a=bc");
         assert_eq!(quoted_printable(b"50=% off=", false), b"50=% off=");
@@ -392,5 +413,6 @@ Content-Type: text/plain; charset=VISCII\r\n\r\n\xd0\xd1c\r\n\
         assert!(EncodedWord::parse(b"=?viscii?Q?a b?=").is_none());
         assert!(EncodedWord::parse(b"=??Q?ab?=").is_none());
         assert!(EncodedWord::parse(b"=?viscii?Q?abc").is_none());
+        assert!(EncodedWord::parse(b"=?viscii?Q?a?b?=").is_none());
     }
 }
