@@ -288,6 +288,17 @@ Content-Type: text/plain; charset=windows-1258\r\n\r\n"
     }
 
     #[test]
+    fn viqr_is_read_as_vietnamese() {
+        let raw = b"From: =?VIQR?Q?Nguye^~n_Va(n_DDu+'c?= <gv@school.test>\r\n\
+To: dangky-thpt@moet.test\r\nSubject: =?viqr?q?Hu=3Fy_dda(ng_ky'?=\r\n\
+Content-Type: text/plain; charset=VIQR\r\n\r\nXin hu?y dda(ng ky'.\r\n";
+        let m = Inbound::parse(raw).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Nguyễn Văn Đức"));
+        assert_eq!(m.body.trim(), "Xin hủy đăng ký.");
+    }
+
+    #[test]
     fn every_text_part_is_read_in_its_own_charset() {
         // VPS quoted-printable beside TCVN base64 HTML, inside multipart/mixed; the text
         // parts mail-parser reads itself (UTF-8, ISO-8859-2) are left as they are.

@@ -1,6 +1,7 @@
 //! Charsets, between mail-parser and the parsed view of a message: the Vietnamese
 //! single-byte charsets mail-parser does not know (VISCII, VPS, TCVN 5712 VN1 and VN3, VNI),
-//! Windows-1258, and text whose label is missing, unknown or wrong. [`repair`] goes over a
+//! Windows-1258, VIQR (RFC 1456's 7-bit mnemonic), and text whose label is missing,
+//! unknown or wrong. [`repair`] goes over a
 //! message mail-parser has parsed and decodes again, from the raw bytes, every header field
 //! and text part mail-parser could not read: the raw message is never changed, only the
 //! parsed view.
@@ -19,6 +20,7 @@ mod guess;
 mod repair;
 mod tcvn;
 mod tcvn3;
+mod viqr;
 mod viscii;
 mod vni;
 mod vps;
@@ -129,6 +131,8 @@ impl Vietnamese {
 enum Reading {
     /// One of the Vietnamese charsets, decoded here.
     Vietnamese(Vietnamese),
+    /// VIQR, decoded here.
+    Viqr,
     /// A charset mail-parser decodes.
     Parser(DecoderFnc),
     /// UTF-8, US-ASCII, an unknown label or none: UTF-8 if valid, else a guess.
@@ -144,6 +148,7 @@ impl Reading {
             return Reading::Vietnamese(v);
         }
         match key(label).as_str() {
+            "viqr" | "csviqr" | "vietviqr" => Reading::Viqr,
             "utf8" | "unicode11utf8" | "usascii" | "ascii" | "ansix341968" | "iso646us"
             | "csascii" | "us" | "" => Reading::Unlabelled,
             _ => charset_decoder(label.trim().as_bytes())
@@ -155,7 +160,7 @@ impl Reading {
     /// Vietnamese label, or a text that is not valid UTF-8 with no label mail-parser knows.
     fn overrides_parser(self, bytes: &[u8]) -> bool {
         match self {
-            Reading::Vietnamese(_) => true,
+            Reading::Vietnamese(_) | Reading::Viqr => true,
             Reading::Parser(_) => false,
             Reading::Unlabelled => std::str::from_utf8(bytes).is_err(),
         }
@@ -167,6 +172,7 @@ impl Reading {
 pub fn decode(label: Option<&str>, bytes: &[u8]) -> String {
     match Reading::of(label) {
         Reading::Vietnamese(v) => v.decode(bytes),
+        Reading::Viqr => viqr::decode(bytes),
         Reading::Parser(decoder) => crate::text::nfc(&decoder(bytes)),
         Reading::Unlabelled => match std::str::from_utf8(bytes) {
             Ok(text) => crate::text::nfc(text),
@@ -185,7 +191,8 @@ fn decode_raw_header(label: Option<&str>, bytes: &[u8]) -> String {
     match Reading::of(label) {
         Reading::Vietnamese(v) => v.decode_high(bytes),
         Reading::Parser(decoder) => crate::text::nfc(&decoder(bytes)),
-        Reading::Unlabelled => guess::charset(bytes).decode_high(bytes),
+        // 8-bit bytes are no VIQR: the label is wrong.
+        Reading::Viqr | Reading::Unlabelled => guess::charset(bytes).decode_high(bytes),
     }
 }
 

@@ -234,7 +234,7 @@ fn reread_body(
     match reading {
         Reading::Parser(_) => return None,
         Reading::Unlabelled if !current.contains('\u{FFFD}') => return None,
-        Reading::Unlabelled | Reading::Vietnamese(_) => {}
+        Reading::Unlabelled | Reading::Vietnamese(_) | Reading::Viqr => {}
     }
     let body = raw.get(start as usize..end as usize)?;
     let bytes: Cow<'_, [u8]> = match encoding {

@@ -234,6 +234,8 @@ fn unknown_or_wrong_labels_are_read_as_well_as_can_be() {
     // A label mail-parser knows is its business.
     assert_eq!(decode(Some("iso-8859-2"), b"\xb1"), "ą");
     assert_eq!(decode(Some("VISCII"), &viscii), DUC);
+    assert_eq!(decode(Some("VIQR"), b"Nguye^~n Va(n DDu+'c"), DUC);
+    assert_eq!(decode(Some("csviqr"), b"Hu?y dda(ng ky'"), HUY);
 }
 
 #[test]
