@@ -263,6 +263,20 @@ Content-Type: text/plain; charset=windows-1258\r\n\r\n"
     }
 
     #[test]
+    fn lf_only_mail_is_read_alike() {
+        // As a Maildir file may hold it: bare LF line ends, a folded raw 8-bit subject.
+        let mut raw =
+            b"From: =?VISCII?Q?Nguy=ADn_V=E5n_=D0=D1c?= <gv@school.test>\nSubject: ".to_vec();
+        raw.extend(viscii("Hủy"));
+        raw.extend_from_slice(b"\n ");
+        raw.extend(viscii("đăng ký"));
+        raw.extend_from_slice(b"\nContent-Type: text/plain; charset=viscii\n\nx\n");
+        let m = Inbound::parse(&raw).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Nguyễn Văn Đức"));
+    }
+
+    #[test]
     fn unknown_labels_keep_the_name() {
         // A label nobody knows, on a header word and on the body: valid UTF-8 stays UTF-8,
         // anything else is read in the Vietnamese charset it reads best in.

@@ -135,7 +135,8 @@ enum Reading {
     Viqr,
     /// A charset mail-parser decodes.
     Parser(DecoderFnc),
-    /// UTF-8, US-ASCII, an unknown label or none: UTF-8 if valid, else a guess.
+    /// UTF-8, US-ASCII, `x-user-defined`, `unknown-8bit` (RFC 1428), an unknown label or
+    /// none: UTF-8 if valid, else a guess.
     Unlabelled,
 }
 
@@ -151,6 +152,8 @@ impl Reading {
             "viqr" | "csviqr" | "vietviqr" => Reading::Viqr,
             "utf8" | "unicode11utf8" | "usascii" | "ascii" | "ansix341968" | "iso646us"
             | "csascii" | "us" | "" => Reading::Unlabelled,
+            // "Bytes, charset unknown" (WHATWG's private-use mapping helps nobody here).
+            "userdefined" | "unknown8bit" => Reading::Unlabelled,
             _ => charset_decoder(label.trim().as_bytes())
                 .map_or(Reading::Unlabelled, Reading::Parser),
         }
