@@ -1,7 +1,7 @@
-//! Charsets, between mail-parser and the parsed view of a message: the Vietnamese
-//! single-byte charsets mail-parser does not know (VISCII, VPS, TCVN 5712 VN1 and VN3, VNI),
-//! Windows-1258, VIQR (RFC 1456's 7-bit mnemonic), and text whose label is missing,
-//! unknown or wrong. [`repair`] goes over a
+//! Charsets, between mail-parser and the parsed view of a message (`message::Inbound`,
+//! `handlers::Original`): the Vietnamese single-byte charsets mail-parser does not know
+//! (VISCII, VPS, TCVN 5712 VN1 and VN3, VNI), Windows-1258, VIQR (RFC 1456's 7-bit
+//! mnemonic), and text whose label is missing, unknown or wrong. [`repair`] goes over a
 //! message mail-parser has parsed and decodes again, from the raw bytes, every header field
 //! and text part mail-parser could not read: the raw message is never changed, only the
 //! parsed view.
@@ -9,7 +9,7 @@
 //! A label is read case-insensitively, with or without `x-`, ignoring `-`, `_`, `.`, `:`
 //! and spaces: `VISCII`, `x-viet-tcvn5712`, `TCVN5712-1:1993` and `cp1258` all name their
 //! charset. Text labelled UTF-8 or US-ASCII, labelled with a name nobody knows, or not
-//! labelled at all is taken as UTF-8 when it is valid UTF-8; otherwise [`guess`] picks the
+//! labelled at all is taken as UTF-8 when it is valid UTF-8; otherwise `guess` picks the
 //! Vietnamese charset under which it reads most like Vietnamese, Windows-1258 first. Any
 //! other label mail-parser knows (ISO-8859-*, the other Windows code pages, CJK) is left to
 //! mail-parser. Decoding never fails and never panics: every byte has a meaning in every
@@ -52,7 +52,7 @@ pub enum Vietnamese {
 }
 
 impl Vietnamese {
-    /// Every charset, in the order [`guess`] prefers them on a tie.
+    /// Every charset, in the order `guess` prefers them on a tie.
     pub const ALL: [Vietnamese; 6] = [
         Vietnamese::Windows1258,
         Vietnamese::Viscii,
@@ -76,18 +76,6 @@ impl Vietnamese {
             "vni" | "vietvni" | "vniwin" | "vniwindows" => Vietnamese::Vni,
             _ => return None,
         })
-    }
-
-    /// The canonical label, as Thunderbird and glibc write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Vietnamese::Viscii => "VISCII",
-            Vietnamese::Vps => "x-viet-vps",
-            Vietnamese::Tcvn => "TCVN5712-1",
-            Vietnamese::Tcvn3 => "TCVN3",
-            Vietnamese::Windows1258 => "windows-1258",
-            Vietnamese::Vni => "x-viet-vni",
-        }
     }
 
     fn table(self) -> &'static Table {
