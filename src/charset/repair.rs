@@ -123,6 +123,10 @@ fn reread_header(
 /// A raw header value with every encoded word mail-parser would misread turned into a UTF-8
 /// encoded word and every run of 8-bit non-UTF-8 bytes decoded; `None` when nothing needs it.
 fn rewrite(value: &[u8], label: Option<&str>) -> Option<String> {
+    let has_word = value.windows(2).any(|w| w == b"=?");
+    if !has_word && std::str::from_utf8(value).is_ok() {
+        return None; // the common case: plain UTF-8 (or ASCII), nothing to read again
+    }
     let mut out = String::with_capacity(value.len() * 2);
     let mut changed = false;
     let mut rest = value;
