@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod address;
 pub mod bounce;
+pub mod charset;
 pub mod classify;
 pub mod cli;
 pub mod compose;

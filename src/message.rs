@@ -1,8 +1,10 @@
 //! The inbound message as the classifier sees it: an owned view extracted once from the
 //! raw bytes with mail-parser (lenient: malformed mail still parses), with every text
-//! composed to NFC whatever its charset (UTF-8, windows-1258, …).
+//! composed to NFC whatever its charset: UTF-8, Windows-1258, VISCII, VPS, TCVN, VNI, or
+//! 8-bit text with no label or a wrong one (`charset::repair` reads what mail-parser
+//! cannot).
 
-use crate::{address, text};
+use crate::{address, charset, text};
 use mail_parser::{HeaderValue, MessageParser};
 
 /// A sender or recipient.
@@ -32,7 +34,8 @@ pub struct Inbound {
     pub thread_ids: Vec<String>,
     /// The text of every text part (HTML converted to text), NFC.
     pub body: String,
-    /// All header fields, names lowercased, values unfolded.
+    /// All header fields, names lowercased, values unfolded (encoded words as written, raw
+    /// 8-bit bytes decoded).
     pub headers: Vec<(String, String)>,
     /// `type/subtype` of the top-level part, lowercased.
     pub content_type: String,
@@ -49,7 +52,8 @@ pub struct Inbound {
 impl Inbound {
     /// Parse raw bytes. `None` when nothing resembling a message is there.
     pub fn parse(raw: &[u8]) -> Option<Inbound> {
-        let msg = MessageParser::default().parse(raw)?;
+        let mut msg = MessageParser::default().parse(raw)?;
+        charset::repair(&mut msg);
         // mail-parser turns any line into a header; a message needs one real field.
         let well_formed = msg.headers().iter().any(|h| {
             !h.value().is_empty()
@@ -112,9 +116,9 @@ impl Inbound {
                 body.push('\n');
             }
         }
-        let headers = msg
-            .headers_raw()
-            .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
+        let headers = charset::header_texts(&msg)
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), unfold(&value)))
             .collect();
         let (content_type, report_type) = match msg
             .root_part()
@@ -194,6 +198,146 @@ Content-Type: text/plain; charset=windows-1258\r\n\r\n"
         assert_eq!(crate::text::fold(&m.subject), "huy dang ky");
         assert_eq!(crate::text::fold(m.first_line()), "huy dang ky");
         assert_eq!(m.from.unwrap().address, "gv@school.test");
+    }
+
+    /// `text` as VISCII bytes (RFC 1456), for the samples below.
+    fn viscii(text: &str) -> Vec<u8> {
+        text.chars()
+            .map(|c| match c {
+                'ủ' => 0xfc,
+                'đ' => 0xf0,
+                'ă' => 0xe5,
+                'ý' => 0xfd,
+                'ễ' => 0xad,
+                'Đ' => 0xd0,
+                'ứ' => 0xd1,
+                c if c.is_ascii() => c as u8,
+                c => panic!("{c} not in this sample table"),
+            })
+            .collect()
+    }
+
+    fn q(bytes: &[u8]) -> String {
+        bytes
+            .iter()
+            .map(|&b| match b {
+                b' ' => "_".to_string(),
+                b if b.is_ascii_alphanumeric() => char::from(b).to_string(),
+                b => format!("={b:02X}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn viscii_encoded_words_and_body_are_read() {
+        let raw = format!(
+            "From: =?VISCII?Q?{}?= <gv@school.test>\r\n\
+             To: dangky-thpt@moet.test\r\n\
+             Subject: =?viscii?q?{}?=\r\n\
+             Content-Type: text/plain; charset=VISCII\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n",
+            q(&viscii("Nguyễn Văn Đức")),
+            q(&viscii("Hủy đăng ký")),
+            q(&viscii("hủy đăng ký")).replace('_', " "),
+        );
+        let m = Inbound::parse(raw.as_bytes()).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(m.first_line(), "hủy đăng ký");
+        let from = m.from.unwrap();
+        assert_eq!(from.name.as_deref(), Some("Nguyễn Văn Đức"));
+        assert_eq!(from.address, "gv@school.test");
+    }
+
+    #[test]
+    fn raw_8bit_headers_are_read_in_the_message_charset() {
+        let mut raw = b"From: ".to_vec();
+        raw.extend(viscii("Nguyễn Văn Đức"));
+        raw.extend_from_slice(b" <gv@school.test>\r\nTo: dangky-thpt@moet.test\r\nSubject: ");
+        raw.extend(viscii("Hủy đăng ký"));
+        raw.extend_from_slice(
+            b"\r\nContent-Type: text/plain; charset=\"viscii\"\r\n\r\nXin chao\r\n",
+        );
+        let m = Inbound::parse(&raw).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(
+            m.from.as_ref().unwrap().name.as_deref(),
+            Some("Nguyễn Văn Đức")
+        );
+        assert_eq!(m.header("subject").next(), Some("Hủy đăng ký"));
+    }
+
+    #[test]
+    fn lf_only_mail_is_read_alike() {
+        // As a Maildir file may hold it: bare LF line ends, a folded raw 8-bit subject.
+        let mut raw =
+            b"From: =?VISCII?Q?Nguy=ADn_V=E5n_=D0=D1c?= <gv@school.test>\nSubject: ".to_vec();
+        raw.extend(viscii("Hủy"));
+        raw.extend_from_slice(b"\n ");
+        raw.extend(viscii("đăng ký"));
+        raw.extend_from_slice(b"\nContent-Type: text/plain; charset=viscii\n\nx\n");
+        let m = Inbound::parse(&raw).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Nguyễn Văn Đức"));
+    }
+
+    #[test]
+    fn unknown_labels_keep_the_name() {
+        // A label nobody knows, on a header word and on the body: valid UTF-8 stays UTF-8,
+        // anything else is read in the Vietnamese charset it reads best in.
+        let mut raw = format!(
+            "From: =?x-bogus?Q?{}?= <gv@school.test>\r\n\
+             To: dangky-thpt@moet.test\r\n\
+             Subject: =?x-bogus?B?{}?=\r\n\
+             Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n",
+            q(&viscii("Nguyễn Văn Đức")),
+            data_encoding::BASE64.encode("Đăng ký".as_bytes()),
+        )
+        .into_bytes();
+        raw.extend(viscii("Nguyễn Văn Đức"));
+        raw.extend_from_slice(b"\r\n");
+        let m = Inbound::parse(&raw).unwrap();
+        assert_eq!(
+            m.from.as_ref().unwrap().name.as_deref(),
+            Some("Nguyễn Văn Đức")
+        );
+        assert_eq!(m.subject, "Đăng ký");
+        assert_eq!(m.first_line(), "Nguyễn Văn Đức");
+        assert!(!m.body.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn viqr_is_read_as_vietnamese() {
+        let raw = b"From: =?VIQR?Q?Nguye^~n_Va(n_DDu+'c?= <gv@school.test>\r\n\
+To: dangky-thpt@moet.test\r\nSubject: =?viqr?q?Hu=3Fy_dda(ng_ky'?=\r\n\
+Content-Type: text/plain; charset=VIQR\r\n\r\nXin hu?y dda(ng ky'.\r\n";
+        let m = Inbound::parse(raw).unwrap();
+        assert_eq!(m.subject, "Hủy đăng ký");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Nguyễn Văn Đức"));
+        assert_eq!(m.body.trim(), "Xin hủy đăng ký.");
+    }
+
+    #[test]
+    fn every_text_part_is_read_in_its_own_charset() {
+        // VPS quoted-printable beside TCVN base64 HTML, inside multipart/mixed; the text
+        // parts mail-parser reads itself (UTF-8, ISO-8859-2) are left as they are.
+        let vps = b"H\xfby \xc7\xe6ng k\x9a";
+        let tcvn_html = b"<p>Nguy\xd4n V\xa8n \xa7\xf8c</p>";
+        let raw = format!(
+            "From: gv@school.test\r\nTo: dangky-thpt@moet.test\r\nSubject: x\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=x-viet-vps\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n\
+             --b\r\nContent-Type: text/html; charset=tcvn\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\
+             --b\r\nContent-Type: text/plain; charset=iso-8859-2\r\n\r\n\u{b1}\r\n\
+             --b--\r\n",
+            q(vps).replace('_', " "),
+            data_encoding::BASE64.encode(tcvn_html),
+        );
+        let m = Inbound::parse(raw.as_bytes()).unwrap();
+        assert!(m.body.contains("Hủy đăng ký"), "{:?}", m.body);
+        assert!(m.body.contains("Nguyễn Văn Đức"), "{:?}", m.body);
+        assert_eq!(m.first_line(), "Hủy đăng ký");
     }
 
     #[test]

@@ -474,7 +474,8 @@ impl Draft {
 /// What the handlers read of the post as received, decoded once by mail-parser.
 #[derive(Debug, Default)]
 pub(crate) struct Original {
-    /// The subject, decoded (RFC 2047, any charset), NFC, control characters as spaces.
+    /// The subject, decoded (RFC 2047 or raw 8-bit, any charset `charset` reads), NFC,
+    /// control characters as spaces.
     pub(crate) subject: Option<String>,
     /// The first author of `From`.
     pub(crate) from: Option<Author>,
@@ -505,9 +506,10 @@ impl Original {
         use mail_parser::MimeHeaders;
         let mut head = draft.head();
         head.extend_from_slice(b"\r\n");
-        let Some(msg) = mail_parser::MessageParser::default().parse_headers(&head) else {
+        let Some(mut msg) = mail_parser::MessageParser::default().parse_headers(&head) else {
             return Original::default();
         };
+        crate::charset::repair(&mut msg);
         if msg.parts.is_empty() {
             return Original::default();
         }
@@ -759,6 +761,21 @@ mod tests {
             "mailto:a.b+c@d.vn?subject=h%e1%bb%a7y%20%c4%91%c4%83ng%20k%c3%bd"
         );
         assert!(mailto("not an address", None, "x").is_err());
+    }
+
+    #[test]
+    fn the_original_is_read_in_any_vietnamese_charset() {
+        // A VPS encoded word in From, a raw VISCII subject in a VISCII message.
+        let mut raw = b"From: =?x-viet-vps?Q?Nguy=CDn_V=E6n_=F1=D9c?= <gv@school.test>\r\n\
+Subject: H\xfcy \xf0\xe5ng k\xfd\r\n\
+Content-Type: text/plain; charset=VISCII\r\n\r\n"
+            .to_vec();
+        raw.extend_from_slice(b"body\r\n");
+        let original = Original::read(&Draft::parse(&raw).unwrap());
+        assert_eq!(original.subject.as_deref(), Some("Hủy đăng ký"));
+        let from = original.from.unwrap();
+        assert_eq!(from.name.as_deref(), Some("Nguyễn Văn Đức"));
+        assert_eq!(from.address, "gv@school.test");
     }
 
     #[test]
