@@ -322,3 +322,67 @@ fn a_relay_never_exceeds_its_daily_quota_and_the_rest_waits() {
     let delivered = members.iter().filter(|a| !copies(a).is_empty()).count();
     assert!(delivered <= 2, "{delivered} copies delivered");
 }
+
+#[test]
+fn in_batch_mode_the_large_providers_members_get_their_own_one_click_copy() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("provider"),
+    };
+    let config = site_in_mode(dir.path(), &m, smtp_port(), "batch", "");
+    // example.test plays a large mailbox provider; the one-click endpoint is configured
+    // (`run --once` does not serve it).
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replacen(
+            "[site]\n",
+            "[site]\nbase_url = \"https://nhomthu.moet.test\"\nlisten = \"127.0.0.1:1\"\n",
+            1,
+        )
+        .replacen(
+            "mode = \"batch\"\n",
+            "mode = \"batch\"\npersonal_domains = [\"example.test\"]\n",
+            1,
+        );
+    std::fs::write(&config, text).unwrap();
+    let provider = format!("lan-{}@example.test", m.p.run);
+    let (a, c) = (m.school("a"), m.school("c"));
+    for member in [&provider, &a, &c] {
+        add(&config, "thpt", member);
+    }
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("provider-{}", m.p.run), true),
+    );
+    wait_delivered(&to[0], 1);
+    nhomthu(&config, &["run", "--once"]);
+    assert_eq!(show(&config, "1")["sent"], 3);
+
+    let own = wait_for(&provider, "the provider member's own copy", |raw| {
+        raw.contains("List-Id:")
+    });
+    let unsubscribe = header_value(&own, "List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.contains("<https://nhomthu.moet.test/u/thpt/"),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        header_value(&own, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    for member in [&a, &c] {
+        let shared = wait_for(member, "the batched copy", |raw| raw.contains("List-Id:"));
+        assert!(header_value(&shared, "List-Unsubscribe-Post").is_none());
+        assert!(!shared.contains("/u/thpt/"), "a batch copy names nobody");
+    }
+}
+
+/// The unfolded value of the first header field `name` of a message.
+fn header_value(text: &str, name: &str) -> Option<String> {
+    let msg = MessageParser::default().parse(text.as_bytes())?;
+    msg.header_raw(name)
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
