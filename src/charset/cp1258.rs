@@ -1,268 +1,31 @@
-//! Windows-1258 (`windows-1258`, `cp1258`), what Outlook sends: Windows-1252 with Ă Â Đ Ơ
-//! Ư and the five tone marks as combining characters (0xCC, 0xD2, 0xDE, 0xEC, 0xF2), so most
-//! letters take two bytes. Generated from glibc's iconv (`CP1258`), identical to Microsoft's
-//! table as Python ships it. The nine bytes neither defines (0x81, 0x8A, 0x8D–0x90, 0x9A,
-//! 0x9D, 0x9E) read as the C1 controls of the same number, as WHATWG's index has them.
-//! `tests/charset_tables.rs` compares it with iconv.
+//! Windows-1258 (`windows-1258`, `cp1258`), what Outlook sends: Windows-1252 with Ă Đ Ơ Ư
+//! (and ă đ ơ ư), ₫ and the five tone marks as combining characters (0xCC, 0xD2, 0xDE, 0xEC,
+//! 0xF2), so most letters take two bytes. Generated from glibc's iconv (`CP1258`), identical
+//! to Microsoft's table as Python ships it. It keeps Windows-1252's 0x80–0x9F (`cp1252.rs`)
+//! but for Š Ž š ž: the nine bytes neither defines (0x81, 0x8A, 0x8D–0x90, 0x9A, 0x9D, 0x9E)
+//! read as the C1 controls of the same number, as WHATWG's index has them. Every byte not
+//! listed is Latin-1's. `tests/charsets.rs` compares it with iconv.
 
-use super::Table;
+use super::cp1252;
+use super::table::{Overrides, Table, build};
 
 /// CP1258 byte → Unicode text.
-pub(super) static CP1258: Table = [
-    "\u{0000}", // 0x00
-    "\u{0001}", // 0x01
-    "\u{0002}", // 0x02
-    "\u{0003}", // 0x03
-    "\u{0004}", // 0x04
-    "\u{0005}", // 0x05
-    "\u{0006}", // 0x06
-    "\u{0007}", // 0x07
-    "\u{0008}", // 0x08
-    "\u{0009}", // 0x09
-    "\u{000A}", // 0x0A
-    "\u{000B}", // 0x0B
-    "\u{000C}", // 0x0C
-    "\u{000D}", // 0x0D
-    "\u{000E}", // 0x0E
-    "\u{000F}", // 0x0F
-    "\u{0010}", // 0x10
-    "\u{0011}", // 0x11
-    "\u{0012}", // 0x12
-    "\u{0013}", // 0x13
-    "\u{0014}", // 0x14
-    "\u{0015}", // 0x15
-    "\u{0016}", // 0x16
-    "\u{0017}", // 0x17
-    "\u{0018}", // 0x18
-    "\u{0019}", // 0x19
-    "\u{001A}", // 0x1A
-    "\u{001B}", // 0x1B
-    "\u{001C}", // 0x1C
-    "\u{001D}", // 0x1D
-    "\u{001E}", // 0x1E
-    "\u{001F}", // 0x1F
-    " ",        // 0x20
-    "!",        // 0x21
-    "\"",       // 0x22
-    "#",        // 0x23
-    "$",        // 0x24
-    "%",        // 0x25
-    "&",        // 0x26
-    "'",        // 0x27
-    "(",        // 0x28
-    ")",        // 0x29
-    "*",        // 0x2A
-    "+",        // 0x2B
-    ",",        // 0x2C
-    "-",        // 0x2D
-    ".",        // 0x2E
-    "/",        // 0x2F
-    "0",        // 0x30
-    "1",        // 0x31
-    "2",        // 0x32
-    "3",        // 0x33
-    "4",        // 0x34
-    "5",        // 0x35
-    "6",        // 0x36
-    "7",        // 0x37
-    "8",        // 0x38
-    "9",        // 0x39
-    ":",        // 0x3A
-    ";",        // 0x3B
-    "<",        // 0x3C
-    "=",        // 0x3D
-    ">",        // 0x3E
-    "?",        // 0x3F
-    "@",        // 0x40
-    "A",        // 0x41
-    "B",        // 0x42
-    "C",        // 0x43
-    "D",        // 0x44
-    "E",        // 0x45
-    "F",        // 0x46
-    "G",        // 0x47
-    "H",        // 0x48
-    "I",        // 0x49
-    "J",        // 0x4A
-    "K",        // 0x4B
-    "L",        // 0x4C
-    "M",        // 0x4D
-    "N",        // 0x4E
-    "O",        // 0x4F
-    "P",        // 0x50
-    "Q",        // 0x51
-    "R",        // 0x52
-    "S",        // 0x53
-    "T",        // 0x54
-    "U",        // 0x55
-    "V",        // 0x56
-    "W",        // 0x57
-    "X",        // 0x58
-    "Y",        // 0x59
-    "Z",        // 0x5A
-    "[",        // 0x5B
-    "\\",       // 0x5C
-    "]",        // 0x5D
-    "^",        // 0x5E
-    "_",        // 0x5F
-    "`",        // 0x60
-    "a",        // 0x61
-    "b",        // 0x62
-    "c",        // 0x63
-    "d",        // 0x64
-    "e",        // 0x65
-    "f",        // 0x66
-    "g",        // 0x67
-    "h",        // 0x68
-    "i",        // 0x69
-    "j",        // 0x6A
-    "k",        // 0x6B
-    "l",        // 0x6C
-    "m",        // 0x6D
-    "n",        // 0x6E
-    "o",        // 0x6F
-    "p",        // 0x70
-    "q",        // 0x71
-    "r",        // 0x72
-    "s",        // 0x73
-    "t",        // 0x74
-    "u",        // 0x75
-    "v",        // 0x76
-    "w",        // 0x77
-    "x",        // 0x78
-    "y",        // 0x79
-    "z",        // 0x7A
-    "{",        // 0x7B
-    "|",        // 0x7C
-    "}",        // 0x7D
-    "~",        // 0x7E
-    "\u{007F}", // 0x7F
-    "\u{20AC}", // 0x80 €
-    "\u{0081}", // 0x81
-    "\u{201A}", // 0x82 ‚
-    "\u{0192}", // 0x83 ƒ
-    "\u{201E}", // 0x84 „
-    "\u{2026}", // 0x85 …
-    "\u{2020}", // 0x86 †
-    "\u{2021}", // 0x87 ‡
-    "\u{02C6}", // 0x88 ˆ
-    "\u{2030}", // 0x89 ‰
-    "\u{008A}", // 0x8A
-    "\u{2039}", // 0x8B ‹
-    "\u{0152}", // 0x8C Œ
-    "\u{008D}", // 0x8D
-    "\u{008E}", // 0x8E
-    "\u{008F}", // 0x8F
-    "\u{0090}", // 0x90
-    "\u{2018}", // 0x91 ‘
-    "\u{2019}", // 0x92 ’
-    "\u{201C}", // 0x93 “
-    "\u{201D}", // 0x94 ”
-    "\u{2022}", // 0x95 •
-    "\u{2013}", // 0x96 –
-    "\u{2014}", // 0x97 —
-    "\u{02DC}", // 0x98 ˜
-    "\u{2122}", // 0x99 ™
-    "\u{009A}", // 0x9A
-    "\u{203A}", // 0x9B ›
-    "\u{0153}", // 0x9C œ
-    "\u{009D}", // 0x9D
-    "\u{009E}", // 0x9E
-    "\u{0178}", // 0x9F Ÿ
-    "\u{00A0}", // 0xA0 no-break space
-    "\u{00A1}", // 0xA1 ¡
-    "\u{00A2}", // 0xA2 ¢
-    "\u{00A3}", // 0xA3 £
-    "\u{00A4}", // 0xA4 ¤
-    "\u{00A5}", // 0xA5 ¥
-    "\u{00A6}", // 0xA6 ¦
-    "\u{00A7}", // 0xA7 §
-    "\u{00A8}", // 0xA8 ¨
-    "\u{00A9}", // 0xA9 ©
-    "\u{00AA}", // 0xAA ª
-    "\u{00AB}", // 0xAB «
-    "\u{00AC}", // 0xAC ¬
-    "\u{00AD}", // 0xAD
-    "\u{00AE}", // 0xAE ®
-    "\u{00AF}", // 0xAF ¯
-    "\u{00B0}", // 0xB0 °
-    "\u{00B1}", // 0xB1 ±
-    "\u{00B2}", // 0xB2 ²
-    "\u{00B3}", // 0xB3 ³
-    "\u{00B4}", // 0xB4 ´
-    "\u{00B5}", // 0xB5 µ
-    "\u{00B6}", // 0xB6 ¶
-    "\u{00B7}", // 0xB7 ·
-    "\u{00B8}", // 0xB8 ¸
-    "\u{00B9}", // 0xB9 ¹
-    "\u{00BA}", // 0xBA º
-    "\u{00BB}", // 0xBB »
-    "\u{00BC}", // 0xBC ¼
-    "\u{00BD}", // 0xBD ½
-    "\u{00BE}", // 0xBE ¾
-    "\u{00BF}", // 0xBF ¿
-    "\u{00C0}", // 0xC0 À
-    "\u{00C1}", // 0xC1 Á
-    "\u{00C2}", // 0xC2 Â
-    "\u{0102}", // 0xC3 Ă
-    "\u{00C4}", // 0xC4 Ä
-    "\u{00C5}", // 0xC5 Å
-    "\u{00C6}", // 0xC6 Æ
-    "\u{00C7}", // 0xC7 Ç
-    "\u{00C8}", // 0xC8 È
-    "\u{00C9}", // 0xC9 É
-    "\u{00CA}", // 0xCA Ê
-    "\u{00CB}", // 0xCB Ë
-    "\u{0300}", // 0xCC ◌̀
-    "\u{00CD}", // 0xCD Í
-    "\u{00CE}", // 0xCE Î
-    "\u{00CF}", // 0xCF Ï
-    "\u{0110}", // 0xD0 Đ
-    "\u{00D1}", // 0xD1 Ñ
-    "\u{0309}", // 0xD2 ◌̉
-    "\u{00D3}", // 0xD3 Ó
-    "\u{00D4}", // 0xD4 Ô
-    "\u{01A0}", // 0xD5 Ơ
-    "\u{00D6}", // 0xD6 Ö
-    "\u{00D7}", // 0xD7 ×
-    "\u{00D8}", // 0xD8 Ø
-    "\u{00D9}", // 0xD9 Ù
-    "\u{00DA}", // 0xDA Ú
-    "\u{00DB}", // 0xDB Û
-    "\u{00DC}", // 0xDC Ü
-    "\u{01AF}", // 0xDD Ư
-    "\u{0303}", // 0xDE ◌̃
-    "\u{00DF}", // 0xDF ß
-    "\u{00E0}", // 0xE0 à
-    "\u{00E1}", // 0xE1 á
-    "\u{00E2}", // 0xE2 â
-    "\u{0103}", // 0xE3 ă
-    "\u{00E4}", // 0xE4 ä
-    "\u{00E5}", // 0xE5 å
-    "\u{00E6}", // 0xE6 æ
-    "\u{00E7}", // 0xE7 ç
-    "\u{00E8}", // 0xE8 è
-    "\u{00E9}", // 0xE9 é
-    "\u{00EA}", // 0xEA ê
-    "\u{00EB}", // 0xEB ë
-    "\u{0301}", // 0xEC ◌́
-    "\u{00ED}", // 0xED í
-    "\u{00EE}", // 0xEE î
-    "\u{00EF}", // 0xEF ï
-    "\u{0111}", // 0xF0 đ
-    "\u{00F1}", // 0xF1 ñ
-    "\u{0323}", // 0xF2 ◌̣
-    "\u{00F3}", // 0xF3 ó
-    "\u{00F4}", // 0xF4 ô
-    "\u{01A1}", // 0xF5 ơ
-    "\u{00F6}", // 0xF6 ö
-    "\u{00F7}", // 0xF7 ÷
-    "\u{00F8}", // 0xF8 ø
-    "\u{00F9}", // 0xF9 ù
-    "\u{00FA}", // 0xFA ú
-    "\u{00FB}", // 0xFB û
-    "\u{00FC}", // 0xFC ü
-    "\u{01B0}", // 0xFD ư
-    "\u{20AB}", // 0xFE ₫
-    "\u{00FF}", // 0xFF ÿ
+pub(super) static CP1258: Table = build(&[cp1252::PUNCTUATION, LETTERS]);
+
+/// The Vietnamese letters, tone marks and ₫, where Windows-1258 is not Windows-1252.
+const LETTERS: &Overrides = &[
+    (0xC3, "Ă"),
+    (0xCC, "\u{0300}"), // combining grave
+    (0xD0, "Đ"),
+    (0xD2, "\u{0309}"), // combining hook above
+    (0xD5, "Ơ"),
+    (0xDD, "Ư"),
+    (0xDE, "\u{0303}"), // combining tilde
+    (0xE3, "ă"),
+    (0xEC, "\u{0301}"), // combining acute
+    (0xF0, "đ"),
+    (0xF2, "\u{0323}"), // combining dot below
+    (0xF5, "ơ"),
+    (0xFD, "ư"),
+    (0xFE, "₫"),
 ];

@@ -15,9 +15,11 @@
 //! mail-parser. Decoding never fails and never panics: every byte has a meaning in every
 //! table.
 
+mod cp1252;
 mod cp1258;
 mod guess;
 mod repair;
+mod table;
 mod tcvn;
 mod tcvn3;
 mod viqr;
@@ -28,10 +30,7 @@ mod vps;
 pub use repair::{header_texts, repair};
 
 use mail_parser::decoders::charsets::{DecoderFnc, map::charset_decoder};
-
-/// Each byte's text in a single-byte charset: one character, or (VNI) the combining marks
-/// that go with the letter before.
-type Table = [&'static str; 256];
+use table::Table;
 
 /// A Vietnamese charset this module decodes itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

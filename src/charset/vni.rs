@@ -3,266 +3,63 @@
 //! 0xE0–0xFC after a lowercase letter: a circumflex or a breve with or without a tone mark,
 //! or a tone mark alone); đ, ơ, ư, and i and y with some tone marks, take one byte. Marks
 //! read as combining characters, which NFC composes with the letter before. From UniKey's
-//! VNI-Windows table (VnConv); every other byte is Windows-1252's.
+//! VNI-Windows table (VnConv); every byte not listed here is Windows-1252's (`cp1252.rs`,
+//! then Latin-1).
 
-use super::Table;
+use super::cp1252;
+use super::table::{Overrides, Table, build};
 
 /// VNI byte → Unicode text.
-pub(super) static VNI: Table = [
-    "\u{0000}",         // 0x00
-    "\u{0001}",         // 0x01
-    "\u{0002}",         // 0x02
-    "\u{0003}",         // 0x03
-    "\u{0004}",         // 0x04
-    "\u{0005}",         // 0x05
-    "\u{0006}",         // 0x06
-    "\u{0007}",         // 0x07
-    "\u{0008}",         // 0x08
-    "\u{0009}",         // 0x09
-    "\u{000A}",         // 0x0A
-    "\u{000B}",         // 0x0B
-    "\u{000C}",         // 0x0C
-    "\u{000D}",         // 0x0D
-    "\u{000E}",         // 0x0E
-    "\u{000F}",         // 0x0F
-    "\u{0010}",         // 0x10
-    "\u{0011}",         // 0x11
-    "\u{0012}",         // 0x12
-    "\u{0013}",         // 0x13
-    "\u{0014}",         // 0x14
-    "\u{0015}",         // 0x15
-    "\u{0016}",         // 0x16
-    "\u{0017}",         // 0x17
-    "\u{0018}",         // 0x18
-    "\u{0019}",         // 0x19
-    "\u{001A}",         // 0x1A
-    "\u{001B}",         // 0x1B
-    "\u{001C}",         // 0x1C
-    "\u{001D}",         // 0x1D
-    "\u{001E}",         // 0x1E
-    "\u{001F}",         // 0x1F
-    " ",                // 0x20
-    "!",                // 0x21
-    "\"",               // 0x22
-    "#",                // 0x23
-    "$",                // 0x24
-    "%",                // 0x25
-    "&",                // 0x26
-    "'",                // 0x27
-    "(",                // 0x28
-    ")",                // 0x29
-    "*",                // 0x2A
-    "+",                // 0x2B
-    ",",                // 0x2C
-    "-",                // 0x2D
-    ".",                // 0x2E
-    "/",                // 0x2F
-    "0",                // 0x30
-    "1",                // 0x31
-    "2",                // 0x32
-    "3",                // 0x33
-    "4",                // 0x34
-    "5",                // 0x35
-    "6",                // 0x36
-    "7",                // 0x37
-    "8",                // 0x38
-    "9",                // 0x39
-    ":",                // 0x3A
-    ";",                // 0x3B
-    "<",                // 0x3C
-    "=",                // 0x3D
-    ">",                // 0x3E
-    "?",                // 0x3F
-    "@",                // 0x40
-    "A",                // 0x41
-    "B",                // 0x42
-    "C",                // 0x43
-    "D",                // 0x44
-    "E",                // 0x45
-    "F",                // 0x46
-    "G",                // 0x47
-    "H",                // 0x48
-    "I",                // 0x49
-    "J",                // 0x4A
-    "K",                // 0x4B
-    "L",                // 0x4C
-    "M",                // 0x4D
-    "N",                // 0x4E
-    "O",                // 0x4F
-    "P",                // 0x50
-    "Q",                // 0x51
-    "R",                // 0x52
-    "S",                // 0x53
-    "T",                // 0x54
-    "U",                // 0x55
-    "V",                // 0x56
-    "W",                // 0x57
-    "X",                // 0x58
-    "Y",                // 0x59
-    "Z",                // 0x5A
-    "[",                // 0x5B
-    "\\",               // 0x5C
-    "]",                // 0x5D
-    "^",                // 0x5E
-    "_",                // 0x5F
-    "`",                // 0x60
-    "a",                // 0x61
-    "b",                // 0x62
-    "c",                // 0x63
-    "d",                // 0x64
-    "e",                // 0x65
-    "f",                // 0x66
-    "g",                // 0x67
-    "h",                // 0x68
-    "i",                // 0x69
-    "j",                // 0x6A
-    "k",                // 0x6B
-    "l",                // 0x6C
-    "m",                // 0x6D
-    "n",                // 0x6E
-    "o",                // 0x6F
-    "p",                // 0x70
-    "q",                // 0x71
-    "r",                // 0x72
-    "s",                // 0x73
-    "t",                // 0x74
-    "u",                // 0x75
-    "v",                // 0x76
-    "w",                // 0x77
-    "x",                // 0x78
-    "y",                // 0x79
-    "z",                // 0x7A
-    "{",                // 0x7B
-    "|",                // 0x7C
-    "}",                // 0x7D
-    "~",                // 0x7E
-    "\u{007F}",         // 0x7F
-    "\u{20AC}",         // 0x80 €
-    "\u{0081}",         // 0x81
-    "\u{201A}",         // 0x82 ‚
-    "\u{0192}",         // 0x83 ƒ
-    "\u{201E}",         // 0x84 „
-    "\u{2026}",         // 0x85 …
-    "\u{2020}",         // 0x86 †
-    "\u{2021}",         // 0x87 ‡
-    "\u{02C6}",         // 0x88 ˆ
-    "\u{2030}",         // 0x89 ‰
-    "\u{0160}",         // 0x8A Š
-    "\u{2039}",         // 0x8B ‹
-    "\u{0152}",         // 0x8C Œ
-    "\u{008D}",         // 0x8D
-    "\u{017D}",         // 0x8E Ž
-    "\u{008F}",         // 0x8F
-    "\u{0090}",         // 0x90
-    "\u{2018}",         // 0x91 ‘
-    "\u{2019}",         // 0x92 ’
-    "\u{201C}",         // 0x93 “
-    "\u{201D}",         // 0x94 ”
-    "\u{2022}",         // 0x95 •
-    "\u{2013}",         // 0x96 –
-    "\u{2014}",         // 0x97 —
-    "\u{02DC}",         // 0x98 ˜
-    "\u{2122}",         // 0x99 ™
-    "\u{0161}",         // 0x9A š
-    "\u{203A}",         // 0x9B ›
-    "\u{0153}",         // 0x9C œ
-    "\u{009D}",         // 0x9D
-    "\u{017E}",         // 0x9E ž
-    "\u{0178}",         // 0x9F Ÿ
-    "\u{00A0}",         // 0xA0 no-break space
-    "\u{00A1}",         // 0xA1 ¡
-    "\u{00A2}",         // 0xA2 ¢
-    "\u{00A3}",         // 0xA3 £
-    "\u{00A4}",         // 0xA4 ¤
-    "\u{00A5}",         // 0xA5 ¥
-    "\u{00A6}",         // 0xA6 ¦
-    "\u{00A7}",         // 0xA7 §
-    "\u{00A8}",         // 0xA8 ¨
-    "\u{00A9}",         // 0xA9 ©
-    "\u{00AA}",         // 0xAA ª
-    "\u{00AB}",         // 0xAB «
-    "\u{00AC}",         // 0xAC ¬
-    "\u{00AD}",         // 0xAD
-    "\u{00AE}",         // 0xAE ®
-    "\u{00AF}",         // 0xAF ¯
-    "\u{00B0}",         // 0xB0 °
-    "\u{00B1}",         // 0xB1 ±
-    "\u{00B2}",         // 0xB2 ²
-    "\u{00B3}",         // 0xB3 ³
-    "\u{00B4}",         // 0xB4 ´
-    "\u{00B5}",         // 0xB5 µ
-    "\u{00B6}",         // 0xB6 ¶
-    "\u{00B7}",         // 0xB7 ·
-    "\u{00B8}",         // 0xB8 ¸
-    "\u{00B9}",         // 0xB9 ¹
-    "\u{00BA}",         // 0xBA º
-    "\u{00BB}",         // 0xBB »
-    "\u{00BC}",         // 0xBC ¼
-    "\u{00BD}",         // 0xBD ½
-    "\u{00BE}",         // 0xBE ¾
-    "\u{00BF}",         // 0xBF ¿
-    "\u{0302}\u{0300}", // 0xC0 ◌̂̀
-    "\u{0302}\u{0301}", // 0xC1 ◌̂́
-    "\u{0302}",         // 0xC2 ◌̂
-    "\u{0302}\u{0303}", // 0xC3 ◌̂̃
-    "\u{0302}\u{0323}", // 0xC4 ◌̣̂
-    "\u{0302}\u{0309}", // 0xC5 ◌̂̉
-    "\u{1EC8}",         // 0xC6 Ỉ
-    "\u{00C7}",         // 0xC7 Ç
-    "\u{0306}\u{0300}", // 0xC8 ◌̆̀
-    "\u{0306}\u{0301}", // 0xC9 ◌̆́
-    "\u{0306}",         // 0xCA ◌̆
-    "\u{0306}\u{0323}", // 0xCB ◌̣̆
-    "\u{00CC}",         // 0xCC Ì
-    "\u{00CD}",         // 0xCD Í
-    "\u{1EF4}",         // 0xCE Ỵ
-    "\u{0323}",         // 0xCF ◌̣
-    "\u{00D0}",         // 0xD0 Ð
-    "\u{0110}",         // 0xD1 Đ
-    "\u{1ECA}",         // 0xD2 Ị
-    "\u{0128}",         // 0xD3 Ĩ
-    "\u{01A0}",         // 0xD4 Ơ
-    "\u{0303}",         // 0xD5 ◌̃
-    "\u{01AF}",         // 0xD6 Ư
-    "\u{00D7}",         // 0xD7 ×
-    "\u{0300}",         // 0xD8 ◌̀
-    "\u{0301}",         // 0xD9 ◌́
-    "\u{0306}\u{0309}", // 0xDA ◌̆̉
-    "\u{0309}",         // 0xDB ◌̉
-    "\u{0306}\u{0303}", // 0xDC ◌̆̃
-    "\u{00DD}",         // 0xDD Ý
-    "\u{00DE}",         // 0xDE Þ
-    "\u{00DF}",         // 0xDF ß
-    "\u{0302}\u{0300}", // 0xE0 ◌̂̀
-    "\u{0302}\u{0301}", // 0xE1 ◌̂́
-    "\u{0302}",         // 0xE2 ◌̂
-    "\u{0302}\u{0303}", // 0xE3 ◌̂̃
-    "\u{0302}\u{0323}", // 0xE4 ◌̣̂
-    "\u{0302}\u{0309}", // 0xE5 ◌̂̉
-    "\u{1EC9}",         // 0xE6 ỉ
-    "\u{00E7}",         // 0xE7 ç
-    "\u{0306}\u{0300}", // 0xE8 ◌̆̀
-    "\u{0306}\u{0301}", // 0xE9 ◌̆́
-    "\u{0306}",         // 0xEA ◌̆
-    "\u{0306}\u{0323}", // 0xEB ◌̣̆
-    "\u{00EC}",         // 0xEC ì
-    "\u{00ED}",         // 0xED í
-    "\u{1EF5}",         // 0xEE ỵ
-    "\u{0323}",         // 0xEF ◌̣
-    "\u{00F0}",         // 0xF0 ð
-    "\u{0111}",         // 0xF1 đ
-    "\u{1ECB}",         // 0xF2 ị
-    "\u{0129}",         // 0xF3 ĩ
-    "\u{01A1}",         // 0xF4 ơ
-    "\u{0303}",         // 0xF5 ◌̃
-    "\u{01B0}",         // 0xF6 ư
-    "\u{00F7}",         // 0xF7 ÷
-    "\u{0300}",         // 0xF8 ◌̀
-    "\u{0301}",         // 0xF9 ◌́
-    "\u{0306}\u{0309}", // 0xFA ◌̆̉
-    "\u{0309}",         // 0xFB ◌̉
-    "\u{0306}\u{0303}", // 0xFC ◌̆̃
-    "\u{00FD}",         // 0xFD ý
-    "\u{00FE}",         // 0xFE þ
-    "\u{00FF}",         // 0xFF ÿ
+pub(super) static VNI: Table = build(&[cp1252::PUNCTUATION, cp1252::CARONS, MARKS]);
+
+/// The marks and the one-byte letters, where VNI is not Windows-1252.
+const MARKS: &Overrides = &[
+    (0xC0, "\u{0302}\u{0300}"), // combining circumflex and grave
+    (0xC1, "\u{0302}\u{0301}"), // combining circumflex and acute
+    (0xC2, "\u{0302}"),         // combining circumflex
+    (0xC3, "\u{0302}\u{0303}"), // combining circumflex and tilde
+    (0xC4, "\u{0302}\u{0323}"), // combining circumflex and dot below
+    (0xC5, "\u{0302}\u{0309}"), // combining circumflex and hook above
+    (0xC6, "Ỉ"),
+    (0xC8, "\u{0306}\u{0300}"), // combining breve and grave
+    (0xC9, "\u{0306}\u{0301}"), // combining breve and acute
+    (0xCA, "\u{0306}"),         // combining breve
+    (0xCB, "\u{0306}\u{0323}"), // combining breve and dot below
+    (0xCE, "Ỵ"),
+    (0xCF, "\u{0323}"), // combining dot below
+    (0xD1, "Đ"),
+    (0xD2, "Ị"),
+    (0xD3, "Ĩ"),
+    (0xD4, "Ơ"),
+    (0xD5, "\u{0303}"), // combining tilde
+    (0xD6, "Ư"),
+    (0xD8, "\u{0300}"),         // combining grave
+    (0xD9, "\u{0301}"),         // combining acute
+    (0xDA, "\u{0306}\u{0309}"), // combining breve and hook above
+    (0xDB, "\u{0309}"),         // combining hook above
+    (0xDC, "\u{0306}\u{0303}"), // combining breve and tilde
+    (0xE0, "\u{0302}\u{0300}"), // combining circumflex and grave
+    (0xE1, "\u{0302}\u{0301}"), // combining circumflex and acute
+    (0xE2, "\u{0302}"),         // combining circumflex
+    (0xE3, "\u{0302}\u{0303}"), // combining circumflex and tilde
+    (0xE4, "\u{0302}\u{0323}"), // combining circumflex and dot below
+    (0xE5, "\u{0302}\u{0309}"), // combining circumflex and hook above
+    (0xE6, "ỉ"),
+    (0xE8, "\u{0306}\u{0300}"), // combining breve and grave
+    (0xE9, "\u{0306}\u{0301}"), // combining breve and acute
+    (0xEA, "\u{0306}"),         // combining breve
+    (0xEB, "\u{0306}\u{0323}"), // combining breve and dot below
+    (0xEE, "ỵ"),
+    (0xEF, "\u{0323}"), // combining dot below
+    (0xF1, "đ"),
+    (0xF2, "ị"),
+    (0xF3, "ĩ"),
+    (0xF4, "ơ"),
+    (0xF5, "\u{0303}"), // combining tilde
+    (0xF6, "ư"),
+    (0xF8, "\u{0300}"),         // combining grave
+    (0xF9, "\u{0301}"),         // combining acute
+    (0xFA, "\u{0306}\u{0309}"), // combining breve and hook above
+    (0xFB, "\u{0309}"),         // combining hook above
+    (0xFC, "\u{0306}\u{0303}"), // combining breve and tilde
 ];
