@@ -55,7 +55,8 @@ use mail_auth::{
 /// RFC 8617 5.2: a chain has at most 50 sets.
 const MAX_SETS: usize = 50;
 
-/// How the received post's ARC chain validated, decided once per post by [`verdict`].
+/// How the received post's ARC chain validated, decided by delivery ([`verdict`]) before
+/// the post is prepared for a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chain {
     /// The post carries no ARC field: each copy starts a chain (`i=1; cv=none`).
