@@ -1,10 +1,12 @@
-//! The long-running job: one task per mailbox (fetch → pipeline → ack, then IDLE or wait),
-//! one delivery task draining the outbound queue, all stopping on the shutdown signal
-//! after the message in hand. `--once` runs the same steps a single time and returns.
+//! The long-running job: one task per mailbox (fetch → pipeline → ack, then IDLE or wait)
+//! and one delivery task per lane, answers and posts, side by side on one sink: a
+//! registration read during a fan-out is confirmed while the fan-out goes on. Every task
+//! stops on the shutdown signal after the message in hand. `--once` runs the same steps a
+//! single time and returns.
 
 use crate::actions::disabled;
 use crate::config::Mailbox;
-use crate::delivery::{self, Sink};
+use crate::delivery::{self, Lane, Sink};
 use crate::pipeline::{self, Runtime};
 use crate::shutdown::Shutdown;
 use crate::source::imap::Imap;
@@ -119,7 +121,13 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
         }
     });
     let results = futures::future::join_all(jobs).await;
-    let pass = deliver(&rt, &sink).await?;
+    // Both lanes at once, as the daemon runs them: answers do not wait for the fan-out.
+    let (answers, posts) = tokio::join!(
+        deliver(&rt, &sink, Lane::Answers),
+        deliver(&rt, &sink, Lane::Posts)
+    );
+    let mut pass = answers?;
+    pass.add(posts?);
     tracing::info!(
         sent = pass.sent,
         deferred = pass.deferred,
@@ -138,7 +146,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
         Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
     let (added, removed) = crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
     tracing::info!(added, removed, "managed lists in line with lists.toml");
-    let queued = Arc::new(Notify::new());
+    let queued = Arc::new(Queued::default());
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..rt.config.mailboxes.len() {
         tasks.spawn(mailbox_task(
@@ -148,7 +156,15 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
             queued.clone(),
         ));
     }
-    tasks.spawn(delivery_task(rt.clone(), sink, shutdown.clone(), queued));
+    for lane in [Lane::Answers, Lane::Posts] {
+        tasks.spawn(delivery_task(
+            rt.clone(),
+            sink.clone(),
+            lane,
+            shutdown.clone(),
+            queued.clone(),
+        ));
+    }
     if let Some(addr) = rt.config.site.listen {
         let (rt, shutdown) = (rt.clone(), shutdown.clone());
         tasks.spawn(async move {
@@ -164,7 +180,28 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
     Ok(())
 }
 
-async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, queued: Arc<Notify>) {
+/// Wakes the delivery lanes when a mailbox task has committed new work.
+#[derive(Default)]
+struct Queued {
+    answers: Notify,
+    posts: Notify,
+}
+
+impl Queued {
+    fn notify(&self) {
+        self.answers.notify_one();
+        self.posts.notify_one();
+    }
+
+    fn lane(&self, lane: Lane) -> &Notify {
+        match lane {
+            Lane::Answers => &self.answers,
+            Lane::Posts => &self.posts,
+        }
+    }
+}
+
+async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, queued: Arc<Queued>) {
     let mailbox = &rt.config.mailboxes[index];
     let name = mailbox.name();
     let mut src = match open(&rt, mailbox) {
@@ -179,7 +216,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
         let step = async {
             let n = drain_any(&rt, mailbox, &mut src, &shutdown).await?;
             if n > 0 {
-                queued.notify_one();
+                queued.notify();
                 tracing::info!(mailbox = name, messages = n, "processed");
             }
             if shutdown.is_set() {
@@ -202,11 +239,20 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
     tracing::info!(mailbox = name, "mailbox task stopped");
 }
 
-async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, queued: Arc<Notify>) {
+/// One lane's passes, one after the other: after each, wait for new work, for the next
+/// tick (retries that came due) or for shutdown.
+async fn delivery_task(
+    rt: Arc<Runtime>,
+    sink: Sink,
+    lane: Lane,
+    mut shutdown: Shutdown,
+    queued: Arc<Queued>,
+) {
     while !shutdown.is_set() {
-        match deliver(&rt, &sink).await {
+        match deliver(&rt, &sink, lane).await {
             Ok(pass) if pass != delivery::Pass::default() => {
                 tracing::info!(
+                    ?lane,
                     sent = pass.sent,
                     deferred = pass.deferred,
                     failed = pass.failed,
@@ -214,32 +260,40 @@ async fn delivery_task(rt: Arc<Runtime>, sink: Sink, mut shutdown: Shutdown, que
                 );
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "delivery pass failed"),
+            Err(e) => tracing::error!(?lane, error = %e, "delivery pass failed"),
         }
         tokio::select! {
-            _ = queued.notified() => {}
+            _ = queued.lane(lane).notified() => {}
             _ = tokio::time::sleep(DELIVERY_TICK) => {}
             _ = shutdown.wait() => {}
         }
     }
-    tracing::info!("delivery task stopped");
+    tracing::info!(?lane, "delivery task stopped");
 }
 
-/// One delivery pass over both queues: the system's answers first (people wait for
-/// them), then posts. Before it, the bounce notices and removals that came due.
-async fn deliver(rt: &Runtime, sink: &Sink) -> Result<delivery::Pass, crate::store::StoreError> {
-    match disabled::tick(&rt.config, &rt.templates, &rt.store).await {
-        Ok(t) if t != disabled::Tick::default() => {
-            tracing::info!(notices = t.notices, removed = t.removed, "bounce upkeep");
-        }
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "bounce upkeep failed"),
-    }
+/// One delivery pass over one lane's queue. The answers' lane first makes the bounce
+/// notices and removals that came due (notices are answers); the posts' lane pages
+/// through the recipients due.
+async fn deliver(
+    rt: &Runtime,
+    sink: &Sink,
+    lane: Lane,
+) -> Result<delivery::Pass, crate::store::StoreError> {
     let secret = crate::store::settings::secret(&mut *rt.store.pool().acquire().await?).await?;
-    let mut pass = delivery::deliver_answers(&rt.config, &rt.store, sink, &secret).await?;
-    pass.add(
-        delivery::deliver_posts(&rt.config, &rt.templates, &rt.store, sink, &secret, &rt.dns)
-            .await?,
-    );
-    Ok(pass)
+    match lane {
+        Lane::Answers => {
+            match disabled::tick(&rt.config, &rt.templates, &rt.store).await {
+                Ok(t) if t != disabled::Tick::default() => {
+                    tracing::info!(notices = t.notices, removed = t.removed, "bounce upkeep");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "bounce upkeep failed"),
+            }
+            delivery::deliver_answers(&rt.config, &rt.store, sink, &secret).await
+        }
+        Lane::Posts => {
+            delivery::deliver_posts(&rt.config, &rt.templates, &rt.store, sink, &secret, &rt.dns)
+                .await
+        }
+    }
 }

@@ -322,6 +322,25 @@ fn bounce_thresholds_must_make_sense() {
     assert_at(&errors[1], &path, 7, 13, "threshold = 0");
 }
 
+#[test]
+fn the_answers_share_must_leave_posts_something() {
+    for bad in ["1", "-0.1", "1.5"] {
+        let text = VALID.replace(
+            "transport = \"file\"\n",
+            &format!("transport = \"file\"\nanswers_share = {bad}\n"),
+        );
+        let e = single_error(&text, 8, 17, "answers_share");
+        assert!(e.message.contains(bad), "{e}");
+    }
+    let text = VALID.replace(
+        "transport = \"file\"\n",
+        "transport = \"file\"\nanswers_share = 0\n",
+    );
+    let (_dir, _path, result) = try_load(&text);
+    let config = result.unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(*config.delivery.answers_share.get_ref(), 0.0);
+}
+
 /// VALID trusting an authserv-id (line 5) and sending over SMTP (line 8).
 fn forgeable_smtp_site() -> String {
     VALID

@@ -142,11 +142,17 @@ async fn expected_seconds(config: &Config, store: &Store, waiting: u64) -> Resul
         return Ok(Some(0));
     }
     let since = crate::store::now() - 86_400;
+    let share = *config.delivery.answers_share.get_ref();
     let mut left: Option<u64> = Some(0);
     for r in &config.delivery.relays {
-        let used = deliveries::sent_by_relay_since(store.pool(), r.name(), since).await?;
+        let used = deliveries::sent_by_relay_since(store.pool(), r.name(), since).await?
+            + crate::store::outbound::sent_by_relay_since(store.pool(), r.name(), since).await?;
+        // Posts may use the quota less the answers' share.
         left = match (left, r.daily_quota) {
-            (Some(l), Some(q)) => Some(l + q.saturating_sub(used.max(0) as u64)),
+            (Some(l), Some(q)) => {
+                let posts = crate::delivery::posts_quota(q, share);
+                Some(l + posts.saturating_sub(used.max(0) as u64))
+            }
             _ => None,
         };
     }

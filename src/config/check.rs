@@ -340,6 +340,16 @@ pub(super) fn validate(config: &Config, text: &str, file: &Path) -> Vec<ConfigEr
         }
     }
 
+    let share = &delivery.answers_share;
+    let v = *share.get_ref();
+    if !(0.0..1.0).contains(&v) {
+        c.error(
+            share.span(),
+            format!("answers_share = {v} is not a share from 0 up to, not including, 1"),
+            "write the share of each relay's rate and daily quota kept for answers, e.g. 0.1 (posts then use 90%)",
+        );
+    }
+
     check_bounces(&mut c, &config.bounces);
 
     let timeout = &config.dns.timeout_seconds;

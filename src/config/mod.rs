@@ -240,6 +240,9 @@ impl Default for Bounces {
     }
 }
 
+fn tenth() -> Spanned<f64> {
+    Spanned::new(0..0, 0.1)
+}
 fn one() -> Spanned<f64> {
     Spanned::new(0..0, 1.0)
 }
@@ -293,6 +296,12 @@ pub struct Delivery {
     /// First retry delay in seconds; doubles with each attempt. Default: 60.
     #[serde(default = "default_retry_seconds")]
     pub retry_seconds: u64,
+    /// The share of each relay's `rate_per_second` and `daily_quota` that posts may not
+    /// use: it is kept for the system's answers (confirmations, welcomes, notices), so
+    /// that they leave within seconds during a fan-out and after one has spent the rest of
+    /// the day's quota. From 0 up to, not including, 1. Default: 0.1.
+    #[serde(default = "tenth")]
+    pub answers_share: Spanned<f64>,
 }
 
 /// Which outbound transport is used.

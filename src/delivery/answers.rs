@@ -1,7 +1,9 @@
 //! The system's own answers (confirmations, welcomes, notices): one recipient each,
 //! DKIM-signed as they leave, each with its own VERP return path `norply+a<id>-<code>@`.
+//! They leave in the answers' lane: beside a fan-out, not behind it, within the share of
+//! each relay's rate and quota that posts may not use (and whatever posts leave unused).
 
-use super::{Envelope, Pass, SendError, Sink, backoff};
+use super::{Envelope, Lane, Pass, SendError, Sink, backoff};
 use crate::address;
 use crate::config::Config;
 use crate::handlers;
@@ -20,6 +22,7 @@ pub async fn deliver_answers(
     secret: &str,
 ) -> Result<Pass, StoreError> {
     let noreply = config.site.noreply.get_ref();
+    let sink = &sink.lane(Lane::Answers);
     let mut pass = Pass::default();
     loop {
         let due = outbound::due(store.pool(), BATCH).await?;
@@ -57,8 +60,8 @@ pub async fn deliver_answers(
         let mut progressed = false;
         for (m, result) in results {
             match result {
-                Ok(_) => {
-                    outbound::mark_sent(store.pool(), m.id).await?;
+                Ok(relay) => {
+                    outbound::mark_sent(store.pool(), m.id, &relay).await?;
                     pass.sent += 1;
                     progressed = true;
                 }

@@ -1,18 +1,26 @@
 //! How long the waiting recipients take at the relays' rates and daily quotas, for
 //! `nhomthu posts show`.
 
+use super::relays::posts_quota;
 use crate::config::Config;
 
-/// Seconds until `waiting` more messages are sent at the relays' pace and quotas
-/// (None: no relay limits, so no estimate beyond "as fast as the relays take them").
+/// Seconds until `waiting` more copies of posts are sent at the relays' pace and quotas,
+/// less the share kept for answers (None: no relay limits, so no estimate beyond "as fast
+/// as the relays take them"). `quota_left` is what posts may still use today.
 pub fn estimate_seconds(config: &Config, waiting: u64, quota_left: Option<u64>) -> Option<u64> {
+    let share = *config.delivery.answers_share.get_ref();
     let rate: Option<f64> = config
         .delivery
         .relays
         .iter()
-        .map(|r| r.rate_per_second)
+        .map(|r| r.rate_per_second.map(|rate| rate * (1.0 - share)))
         .sum();
-    let daily: Option<u64> = config.delivery.relays.iter().map(|r| r.daily_quota).sum();
+    let daily: Option<u64> = config
+        .delivery
+        .relays
+        .iter()
+        .map(|r| r.daily_quota.map(|q| posts_quota(q, share)))
+        .sum();
     let pace = |n: u64| rate.map(|r| (n as f64 / r).ceil() as u64);
     match (daily, quota_left) {
         (Some(daily), Some(left)) if waiting > left && daily > 0 => {
@@ -44,7 +52,7 @@ mod tests {
     #[test]
     fn quota_windows_and_rates_add_up() {
         let c = config(
-            "[[delivery.relay]]\nhost = \"a\"\nrate_per_second = 10\ndaily_quota = 2000\n\
+            "answers_share = 0\n[[delivery.relay]]\nhost = \"a\"\nrate_per_second = 10\ndaily_quota = 2000\n\
              [[delivery.relay]]\nhost = \"b\"\nrate_per_second = 10\ndaily_quota = 2000\n",
         );
         // Within today's quota: at 20 messages/s.
@@ -56,5 +64,16 @@ mod tests {
         );
         let unpaced = config("[[delivery.relay]]\nhost = \"a\"\n");
         assert_eq!(estimate_seconds(&unpaced, 1000, None), None);
+    }
+
+    #[test]
+    fn posts_go_at_what_the_answers_leave_them() {
+        let c = config(
+            "answers_share = 0.2\n[[delivery.relay]]\nhost = \"a\"\nrate_per_second = 10\ndaily_quota = 1000\n",
+        );
+        // 8 messages/s for posts.
+        assert_eq!(estimate_seconds(&c, 400, Some(800)), Some(50));
+        // 800 a day for posts: 400 today, 800 tomorrow, the last 200 the day after at pace.
+        assert_eq!(estimate_seconds(&c, 1400, Some(400)), Some(2 * 86_400 + 25));
     }
 }

@@ -7,6 +7,7 @@ use super::SendError;
 use std::path::{Path, PathBuf};
 
 /// A directory of `.eml` files.
+#[derive(Clone)]
 pub struct FileSink {
     dir: PathBuf,
 }

@@ -1,8 +1,11 @@
-//! Delivery: two queues leave through one sink. `answers.rs` sends the system's own
-//! answers (the `outbound` table); `posts.rs` sends accepted posts to their recipients
-//! (the `deliveries` table), personalised or batched, over the relays of `relays.rs`
-//! within their rates and quotas. Each row's state is written after its attempt: a
-//! crash in between resends that one message on restart (the in-flight window).
+//! Delivery: two queues leave through one sink, each in its own lane. `answers.rs` sends
+//! the system's own answers (the `outbound` table); `posts.rs` sends accepted posts to
+//! their recipients (the `deliveries` table), personalised or batched, over the relays of
+//! `relays.rs` within their rates and quotas. The two run side by side (the daemon gives
+//! each its own task), and the relays keep `answers_share` of their rate and quota for
+//! answers, so a confirmation never waits for a fan-out to end. Each row's state is
+//! written after its attempt: a crash in between resends that one message on restart
+//! (the in-flight window).
 
 mod answers;
 mod estimate;
@@ -14,6 +17,7 @@ mod smtp;
 pub use answers::deliver_answers;
 pub use estimate::estimate_seconds;
 pub use posts::deliver_posts;
+pub use relays::posts_quota;
 
 use crate::config::{Config, TransportKind};
 
@@ -70,7 +74,19 @@ pub struct Envelope<'a> {
     pub name: String,
 }
 
-/// Where mail goes: a closed set of sinks.
+/// Which queue a message leaves from. Answers may use all of each relay's rate and
+/// quota, posts all but `[delivery] answers_share` of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The system's answers: confirmations, welcomes, notices.
+    Answers,
+    /// Copies of posts.
+    Posts,
+}
+
+/// Where mail goes: a closed set of sinks. Cloning one shares its connections, pacing
+/// clocks and quota counts.
+#[derive(Clone)]
 pub enum Sink {
     /// `.eml` files in a directory.
     File(file::FileSink),
@@ -88,6 +104,14 @@ impl Sink {
                 "transport = \"smtp\" without [[delivery.relay]]",
             )),
             TransportKind::Smtp => Ok(Sink::Relays(relays::Relays::new(config)?)),
+        }
+    }
+
+    /// The same sink, sending for `lane` (a sink starts in the posts' lane).
+    pub fn lane(&self, lane: Lane) -> Sink {
+        match self {
+            Sink::File(s) => Sink::File(s.clone()),
+            Sink::Relays(r) => Sink::Relays(r.lane(lane)),
         }
     }
 

@@ -7,7 +7,7 @@
 //! (through the process's resolver and its cache) and handed to the pure handlers, which
 //! rewrite `From` when the domain's policy is strict.
 
-use super::{Envelope, Pass, SendError, Sink, backoff};
+use super::{Envelope, Lane, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
 use crate::handlers::{self, ListCopy, Personal, arc};
@@ -40,6 +40,8 @@ pub async fn deliver_posts(
     secret: &str,
     dns: &Resolver,
 ) -> Result<Pass, StoreError> {
+    // Posts leave in their lane: the relays keep the answers' share of rate and quota.
+    let sink = &sink.lane(Lane::Posts);
     if let Sink::Relays(relays) = sink {
         relays.refresh(store).await?;
     }

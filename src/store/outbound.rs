@@ -116,14 +116,29 @@ pub async fn due(pool: &AnyPool, limit: i64) -> Result<Vec<Due>, StoreError> {
         .collect())
 }
 
-/// The mail left the system.
-pub async fn mark_sent(pool: &AnyPool, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbound SET status = 'sent', attempts = attempts + 1, sent_at = $1, last_error = NULL WHERE id = $2")
+/// The mail left the system through `relay` (the relay's name, or `outbox`).
+pub async fn mark_sent(pool: &AnyPool, id: i64, relay: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbound SET status = 'sent', attempts = attempts + 1, sent_at = $1, relay = $2, last_error = NULL WHERE id = $3")
         .bind(now())
+        .bind(relay)
         .bind(id)
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Answers a relay accepted since `since` (Unix seconds): their share of its quota.
+pub async fn sent_by_relay_since(
+    pool: &AnyPool,
+    relay: &str,
+    since: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM outbound WHERE relay = $1 AND sent_at >= $2")
+        .bind(relay)
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+    Ok(row.get(0))
 }
 
 /// A temporary failure: try again at `next_attempt_at`.
