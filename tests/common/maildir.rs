@@ -38,6 +38,9 @@ pub struct Options {
     pub template_overrides: Vec<(String, String)>,
     /// Extra lines for `[site]`.
     pub site_extra: String,
+    /// The body of `[delivery]` (and any `[[delivery.relay]]` after it). None: the file
+    /// outbox.
+    pub delivery: Option<String>,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             max_message_bytes: 26_214_400,
             template_overrides: Vec::new(),
             site_extra: String::new(),
+            delivery: None,
         }
     }
 }
@@ -111,10 +115,7 @@ answers_per_hour = 100000
 max_message_bytes = {max}
 
 [delivery]
-transport = "file"
-outbox = {outbox}
-max_attempts = 8
-retry_seconds = 60
+{delivery}
 
 [[mailbox]]
 name = "dangky"
@@ -142,7 +143,10 @@ kind = "announce"
             templates = toml_str(&templates.display().to_string()),
             max = options.max_message_bytes,
             site_extra = options.site_extra,
-            outbox = toml_str(&outbox.display().to_string()),
+            delivery = options.delivery.clone().unwrap_or_else(|| format!(
+                "transport = \"file\"\noutbox = {}\nmax_attempts = 8\nretry_seconds = 60",
+                toml_str(&outbox.display().to_string())
+            )),
             maildir = toml_str(&maildir.display().to_string()),
         );
         fs::write(&config, toml + &dns::dns()).expect("write lists.toml");
