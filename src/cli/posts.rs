@@ -3,6 +3,7 @@
 
 use crate::actions::post;
 use crate::config::{Config, TransportKind};
+use crate::delivery;
 use crate::store::posts::{self, Post, PostStatus};
 use crate::store::{Store, deliveries};
 use anyhow::{Context, Result, bail};
@@ -141,22 +142,19 @@ async fn expected_seconds(config: &Config, store: &Store, waiting: u64) -> Resul
     if *config.delivery.transport.get_ref() == TransportKind::File {
         return Ok(Some(0));
     }
-    let since = crate::store::now() - 86_400;
     let share = *config.delivery.answers_share.get_ref();
     let mut left: Option<u64> = Some(0);
     for r in &config.delivery.relays {
-        let used = deliveries::sent_by_relay_since(store.pool(), r.name(), since).await?
-            + crate::store::outbound::sent_by_relay_since(store.pool(), r.name(), since).await?;
         // Posts may use the quota less the answers' share.
         left = match (left, r.daily_quota) {
             (Some(l), Some(q)) => {
-                let posts = crate::delivery::posts_quota(q, share);
-                Some(l + posts.saturating_sub(used.max(0) as u64))
+                let used = delivery::used_today(store, r.name()).await?;
+                Some(l + delivery::posts_quota(q, share).saturating_sub(used))
             }
             _ => None,
         };
     }
-    Ok(crate::delivery::estimate_seconds(config, waiting, left))
+    Ok(delivery::estimate_seconds(config, waiting, left))
 }
 
 fn human(seconds: u64) -> String {

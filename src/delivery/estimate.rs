@@ -1,7 +1,7 @@
 //! How long the waiting recipients take at the relays' rates and daily quotas, for
 //! `nhomthu posts show`.
 
-use super::relays::posts_quota;
+use super::relays::{posts_quota, posts_rate};
 use crate::config::Config;
 
 /// Seconds until `waiting` more copies of posts are sent at the relays' pace and quotas,
@@ -13,7 +13,7 @@ pub fn estimate_seconds(config: &Config, waiting: u64, quota_left: Option<u64>) 
         .delivery
         .relays
         .iter()
-        .map(|r| r.rate_per_second.map(|rate| rate * (1.0 - share)))
+        .map(|r| r.rate_per_second.map(|rate| posts_rate(rate, share)))
         .sum();
     let daily: Option<u64> = config
         .delivery

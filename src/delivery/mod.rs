@@ -17,7 +17,7 @@ mod smtp;
 pub use answers::deliver_answers;
 pub use estimate::estimate_seconds;
 pub use posts::deliver_posts;
-pub use relays::posts_quota;
+pub use relays::{posts_quota, used_today};
 
 use crate::config::{Config, TransportKind};
 

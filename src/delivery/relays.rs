@@ -12,7 +12,7 @@
 use super::smtp::SmtpSink;
 use super::{Envelope, Lane, SendError};
 use crate::config::Config;
-use crate::store::{Store, StoreError, deliveries, outbound};
+use crate::store::{Store, StoreError, relay_use};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,6 +69,18 @@ impl Clock {
     }
 }
 
+/// Messages `relay` took in the quota window (the last 24 hours), posts and answers.
+pub async fn used_today(store: &Store, relay: &str) -> Result<u64, StoreError> {
+    let since = crate::store::now() - DAY;
+    let used = relay_use::sent_since(store.pool(), relay, since).await?;
+    Ok(used.max(0) as u64)
+}
+
+/// The part of a relay's rate posts may use: all but `share` of it.
+pub fn posts_rate(rate: f64, share: f64) -> f64 {
+    rate * (1.0 - share)
+}
+
 /// The part of a relay's daily quota posts may use: all but `share` of it.
 pub fn posts_quota(quota: u64, share: f64) -> u64 {
     (quota as f64 * (1.0 - share)).floor() as u64
@@ -95,7 +107,7 @@ impl Relays {
                     name: r.name().to_string(),
                     sink: SmtpSink::new(r, config)?,
                     clock: Clock::new(r.rate_per_second),
-                    posts_clock: Clock::new(r.rate_per_second.map(|rate| rate * (1.0 - share))),
+                    posts_clock: Clock::new(r.rate_per_second.map(|rate| posts_rate(rate, share))),
                     quota: r.daily_quota,
                     posts_quota: r.daily_quota.map(|q| posts_quota(q, share)),
                     used: AtomicU64::new(0),
@@ -120,12 +132,9 @@ impl Relays {
 
     /// Reload each relay's use of its quota over the last 24 hours: posts and answers.
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
-        let since = crate::store::now() - DAY;
         for r in self.relays.iter() {
-            let posts = deliveries::sent_by_relay_since(store.pool(), &r.name, since).await?;
-            let answers = outbound::sent_by_relay_since(store.pool(), &r.name, since).await?;
             r.used
-                .store((posts + answers).max(0) as u64, Ordering::SeqCst);
+                .store(used_today(store, &r.name).await?, Ordering::SeqCst);
         }
         Ok(())
     }

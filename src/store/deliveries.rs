@@ -217,20 +217,6 @@ pub async fn record(pool: &AnyPool, outcomes: &[(i64, Outcome)]) -> Result<(), S
     Ok(())
 }
 
-/// Messages a relay accepted since `since` (Unix seconds): the use of its quota.
-pub async fn sent_by_relay_since(
-    pool: &AnyPool,
-    relay: &str,
-    since: i64,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) FROM deliveries WHERE relay = $1 AND sent_at >= $2")
-        .bind(relay)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-    Ok(row.get(0))
-}
-
 /// Counts per status for one post.
 pub async fn summary(pool: &AnyPool, post_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = sqlx::query(

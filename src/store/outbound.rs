@@ -127,20 +127,6 @@ pub async fn mark_sent(pool: &AnyPool, id: i64, relay: &str) -> Result<(), Store
     Ok(())
 }
 
-/// Answers a relay accepted since `since` (Unix seconds): their share of its quota.
-pub async fn sent_by_relay_since(
-    pool: &AnyPool,
-    relay: &str,
-    since: i64,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) FROM outbound WHERE relay = $1 AND sent_at >= $2")
-        .bind(relay)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-    Ok(row.get(0))
-}
-
 /// A temporary failure: try again at `next_attempt_at`.
 pub async fn mark_deferred(
     pool: &AnyPool,
