@@ -169,7 +169,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
         let (rt, shutdown) = (rt.clone(), shutdown.clone());
         tasks.spawn(async move {
             if let Err(e) = crate::web::serve(rt, addr, shutdown).await {
-                tracing::error!(%addr, error = %e, "one-click unsubscribe endpoint stopped");
+                tracing::error!(%addr, error = %e, "web server stopped");
             }
         });
     }
