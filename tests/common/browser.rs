@@ -62,8 +62,7 @@ fn binary(var: &str, debian: &str) -> PathBuf {
     let path = PathBuf::from(std::env::var_os(var).unwrap_or_else(|| debian.into()));
     assert!(
         path.exists(),
-        "no {} at {} (run scripts/browser install, or set {var})",
-        path.file_name().unwrap().to_string_lossy(),
+        "{var}: nothing at {} (run scripts/browser install)",
         path.display()
     );
     path
