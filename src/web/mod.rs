@@ -3,8 +3,10 @@
 //! mail does (same audit, same answers): the web is never a side door.
 //!
 //! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
+//! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
 
 mod leave;
+mod ops;
 
 use crate::pipeline::Runtime;
 use crate::shutdown::Shutdown;
@@ -19,7 +21,10 @@ pub type State = Arc<Runtime>;
 
 /// Every route of the site.
 pub fn router(rt: State) -> Router {
-    Router::new().merge(leave::routes()).with_state(rt)
+    Router::new()
+        .merge(leave::routes())
+        .merge(ops::routes())
+        .with_state(rt)
 }
 
 /// Serve until shutdown; requests in progress finish first.
