@@ -3,7 +3,12 @@
 //! mail does (same audit, same answers): the web is never a side door.
 //!
 //! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
+//! - `archive`: the archive of posts (`archive_post` reads a stored post, `atom` writes
+//!   the feeds).
 
+pub mod archive;
+mod archive_post;
+mod atom;
 mod leave;
 
 use crate::pipeline::Runtime;
@@ -19,7 +24,10 @@ pub type State = Arc<Runtime>;
 
 /// Every route of the site.
 pub fn router(rt: State) -> Router {
-    Router::new().merge(leave::routes()).with_state(rt)
+    Router::new()
+        .merge(leave::routes())
+        .merge(archive::routes())
+        .with_state(rt)
 }
 
 /// Serve until shutdown; requests in progress finish first.
