@@ -80,6 +80,10 @@ struct Reader {
     more: String,
     /// Whether the page is for a member only (not cached by shared caches).
     private: bool,
+    /// The member's key, carried by forms.
+    key: Option<String>,
+    /// Whether `?lang=` was given, carried by forms.
+    carry_lang: bool,
 }
 
 fn reader(params: &Params, headers: &HeaderMap, key: Option<&str>) -> Reader {
@@ -105,6 +109,8 @@ fn reader(params: &Params, headers: &HeaderMap, key: Option<&str>) -> Reader {
             format!("&{joined}")
         },
         private: key.is_some(),
+        key: key.map(str::to_string),
+        carry_lang: params.lang.is_some(),
     }
 }
 
@@ -220,7 +226,14 @@ fn month_range(key: &str) -> Option<(i64, i64)> {
 fn render(rt: &State, reader: &Reader, name: &str, ctx: Value) -> Result<String, Response> {
     let mut env = minijinja::Environment::new();
     env.set_loader(minijinja::path_loader(rt.config.templates_dir()));
-    let ctx = context! { lang => reader.lang, suffix => reader.suffix, more => reader.more, ..ctx };
+    let ctx = context! {
+        lang => reader.lang,
+        suffix => reader.suffix,
+        more => reader.more,
+        key => reader.key,
+        carry_lang => reader.carry_lang,
+        ..ctx
+    };
     env.get_template(&format!("{}/web/{name}.html", reader.lang))
         .and_then(|t| t.render(ctx))
         .map_err(unavailable)
