@@ -128,12 +128,21 @@ Content-Transfer-Encoding: base64\n\
 {pdf}\n\
 --outer--\n",
         name = data_encoding::BASE64.encode("Văn thư Bộ".as_bytes()),
-        subject = data_encoding::BASE64.encode("Công văn số 12/BGDĐT về kỳ thi tốt nghiệp".as_bytes()),
+        subject =
+            data_encoding::BASE64.encode("Công văn số 12/BGDĐT về kỳ thi tốt nghiệp".as_bytes()),
         pdf = pdf.join("\n"),
     )
 }
 
-fn plain(auth: &str, from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
+fn plain(
+    auth: &str,
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    extra: &str,
+    body: &str,
+) -> String {
     format!(
         "{auth}From: {from}\nTo: {to}\nSubject: {subject}\nMessage-ID: <{id}>\n{extra}Content-Type: text/plain; charset=utf-8\n\n{body}\n"
     )
@@ -324,7 +333,10 @@ async fn archive_on(site: Site) {
     assert_eq!(cv.status, PostStatus::Accepted);
     let held = id_of("Bí mật nội bộ");
     assert_eq!(held.status, PostStatus::Held);
-    let (d1, d2) = (id_of("Góp ý dự thảo thông tư"), id_of("Re: Góp ý dự thảo thông tư"));
+    let (d1, d2) = (
+        id_of("Góp ý dự thảo thông tư"),
+        id_of("Re: Góp ý dự thảo thông tư"),
+    );
     assert_eq!(d2.status, PostStatus::Accepted, "{}", d2.reason);
     let app = router(&site).await;
     let mut public: Vec<String> = Vec::new();
@@ -355,7 +367,10 @@ async fn archive_on(site: Site) {
     let page = get(&app, &format!("/archive/thpt/{month}"), &[]).await;
     assert_eq!(page.status, StatusCode::OK);
     let text = page.text();
-    assert!(text.contains("Công văn số 12/BGDĐT về kỳ thi tốt nghiệp"), "{text}");
+    assert!(
+        text.contains("Công văn số 12/BGDĐT về kỳ thi tốt nghiệp"),
+        "{text}"
+    );
     assert!(text.contains(&format!("/archive/thpt/post/{}", cv.id)));
     assert!(!text.contains("Bí mật"), "{text}");
     public.push(text);
@@ -365,15 +380,30 @@ async fn archive_on(site: Site) {
     let post = get(&app, &format!("/archive/thpt/post/{}", cv.id), &[]).await;
     assert_eq!(post.status, StatusCode::OK);
     let text = post.text();
-    assert!(text.contains("<h1>Công văn số 12/BGDĐT về kỳ thi tốt nghiệp</h1>"), "{text}");
+    assert!(
+        text.contains("<h1>Công văn số 12/BGDĐT về kỳ thi tốt nghiệp</h1>"),
+        "{text}"
+    );
     assert!(text.contains("Hướng dẫn tổ chức kỳ thi tốt nghiệp năm 2026."));
     assert!(text.contains("Văn thư Bộ"));
     assert!(text.contains("<b>các trường</b>"), "{text}");
-    for bad in ["<script", "alert(", "onclick", "steal()", "tracker.example", "<img"] {
+    for bad in [
+        "<script",
+        "alert(",
+        "onclick",
+        "steal()",
+        "tracker.example",
+        "<img",
+    ] {
         assert!(!text.contains(bad), "{bad} on the page: {text}");
     }
     assert!(text.contains("Công văn 12.pdf"), "{text}");
-    assert!(post.headers["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        post.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     assert!(post.headers.contains_key("last-modified"));
     let etag = post.headers["etag"].to_str().unwrap().to_string();
     let again = get(
@@ -397,7 +427,12 @@ async fn archive_on(site: Site) {
     assert!(en.text().contains("Archive of circulars"));
 
     // The attachment, byte for byte, under its name.
-    let file = get(&app, &format!("/archive/thpt/post/{}/attachment/0", cv.id), &[]).await;
+    let file = get(
+        &app,
+        &format!("/archive/thpt/post/{}/attachment/0", cv.id),
+        &[],
+    )
+    .await;
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.body, attachment_bytes());
     assert_eq!(file.headers["content-type"], "application/pdf");
@@ -407,7 +442,12 @@ async fn archive_on(site: Site) {
         disposition.contains("filename*=UTF-8''C%C3%B4ng%20v%C4%83n%2012.pdf"),
         "{disposition}"
     );
-    let missing = get(&app, &format!("/archive/thpt/post/{}/attachment/1", cv.id), &[]).await;
+    let missing = get(
+        &app,
+        &format!("/archive/thpt/post/{}/attachment/1", cv.id),
+        &[],
+    )
+    .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // Held posts do not exist here.
@@ -416,19 +456,29 @@ async fn archive_on(site: Site) {
         format!("/archive/thpt/post/{}", d1.id),
         "/archive/thpt/2000-01".to_string(),
     ] {
-        assert_eq!(get(&app, &uri, &[]).await.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            get(&app, &uri, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
 
     // Search without diacritics, on the list and across lists; held posts are not found.
     let found = get(&app, "/archive/thpt/search?q=ky+thi+tot+nghiep", &[]).await;
     assert_eq!(found.status, StatusCode::OK);
     let text = found.text();
-    assert!(text.contains(&format!("/archive/thpt/post/{}", cv.id)), "{text}");
+    assert!(
+        text.contains(&format!("/archive/thpt/post/{}", cv.id)),
+        "{text}"
+    );
     assert!(text.contains("1 kết quả"), "{text}");
     public.push(text);
     let found = get(&app, "/search?q=HUONG%20DAN%20to%20chuc", &[]).await;
     let text = found.text();
-    assert!(text.contains(&format!("/archive/thpt/post/{}", cv.id)), "{text}");
+    assert!(
+        text.contains(&format!("/archive/thpt/post/{}", cv.id)),
+        "{text}"
+    );
     public.push(text);
     for q in ["bi+mat", "cong+khong+duoc", "gop+y", "lich+hop"] {
         let text = get(&app, &format!("/search?q={q}"), &[]).await.text();
@@ -439,11 +489,19 @@ async fn archive_on(site: Site) {
     // The feed.
     let feed = get(&app, "/archive/thpt/feed.atom", &[]).await;
     assert_eq!(feed.status, StatusCode::OK);
-    assert!(feed.headers["content-type"].to_str().unwrap().starts_with("application/atom+xml"));
+    assert!(
+        feed.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
     let links = check_atom(&feed.text());
     assert_eq!(
         links,
-        [format!("https://nhomthu.moet.test/archive/thpt/post/{}", cv.id)]
+        [format!(
+            "https://nhomthu.moet.test/archive/thpt/post/{}",
+            cv.id
+        )]
     );
     public.push(feed.text());
 
@@ -453,18 +511,33 @@ async fn archive_on(site: Site) {
         let mut conn = site.rt.store.pool().acquire().await.unwrap();
         settings::secret(&mut conn).await.unwrap()
     };
-    assert_eq!(get(&app, "/archive/gopy", &[]).await.status, StatusCode::NOT_FOUND);
-    let link = member_link("https://nhomthu.moet.test", &secret, "gopy", "gv.tran@school.test");
+    assert_eq!(
+        get(&app, "/archive/gopy", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let link = member_link(
+        "https://nhomthu.moet.test",
+        &secret,
+        "gopy",
+        "gv.tran@school.test",
+    );
     let path = link.strip_prefix("https://nhomthu.moet.test").unwrap();
     let opened = get(&app, path, &[]).await;
     assert_eq!(opened.status, StatusCode::OK);
-    assert!(opened.headers["cache-control"].to_str().unwrap().starts_with("private"));
+    assert!(
+        opened.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private")
+    );
     let stranger = member_link("https://x", &secret, "gopy", "gv.nguyen@school.test");
     let stranger = stranger.strip_prefix("https://x").unwrap();
     assert_eq!(get(&app, stranger, &[]).await.status, StatusCode::NOT_FOUND);
     let forged = member_link("https://x", "not the secret", "gopy", "gv.tran@school.test");
     assert_eq!(
-        get(&app, forged.strip_prefix("https://x").unwrap(), &[]).await.status,
+        get(&app, forged.strip_prefix("https://x").unwrap(), &[])
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let key = path.split_once("?k=").unwrap().1;
@@ -472,24 +545,39 @@ async fn archive_on(site: Site) {
     let text = month_page.text();
     assert_eq!(month_page.status, StatusCode::OK);
     let (first, reply) = (
-        text.find(&format!("/archive/gopy/post/{}?k=", d1.id)).unwrap(),
-        text.find(&format!("<li class=\"d1\"><a href=\"/archive/gopy/post/{}?k=", d2.id)),
+        text.find(&format!("/archive/gopy/post/{}?k=", d1.id))
+            .unwrap(),
+        text.find(&format!(
+            "<li class=\"d1\"><a href=\"/archive/gopy/post/{}?k=",
+            d2.id
+        )),
     );
-    assert!(reply.is_some_and(|r| r > first), "the reply under its post: {text}");
+    assert!(
+        reply.is_some_and(|r| r > first),
+        "the reply under its post: {text}"
+    );
     assert!(text.contains("Trần Thị Hoa") && text.contains("Lê Văn Nam"));
     for address in ADDRESSES {
         assert!(!text.contains(address), "{address} on a members' page");
     }
     assert_eq!(
-        get(&app, &format!("/archive/gopy/post/{}", d1.id), &[]).await.status,
+        get(&app, &format!("/archive/gopy/post/{}", d1.id), &[])
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&app, &format!("/archive/gopy/post/{}?k={key}", d1.id), &[]).await.status,
+        get(&app, &format!("/archive/gopy/post/{}?k={key}", d1.id), &[])
+            .await
+            .status,
         StatusCode::OK
     );
     let search = get(&app, &format!("/archive/gopy/search?q=dong+y&k={key}"), &[]).await;
-    assert!(search.text().contains(&format!("/archive/gopy/post/{}?k=", d2.id)));
+    assert!(
+        search
+            .text()
+            .contains(&format!("/archive/gopy/post/{}?k=", d2.id))
+    );
     // No longer a member: the link is stale.
     {
         let mut conn = site.rt.store.pool().acquire().await.unwrap();
@@ -513,14 +601,26 @@ async fn archive_on(site: Site) {
     assert_eq!(get(&app, path, &[]).await.status, StatusCode::NOT_FOUND);
 
     // Off: managed lists by default, and any list that says so.
-    for uri in ["/archive/noibo", "/archive/kin", "/archive/kin/feed.atom", "/archive/nosuch"] {
-        assert_eq!(get(&app, uri, &[]).await.status, StatusCode::NOT_FOUND, "{uri}");
+    for uri in [
+        "/archive/noibo",
+        "/archive/kin",
+        "/archive/kin/feed.atom",
+        "/archive/nosuch",
+    ] {
+        assert_eq!(
+            get(&app, uri, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
 
     // No address on any public page.
     for page in &public {
         for address in ADDRESSES {
-            assert!(!page.contains(address), "{address} on a public page: {page}");
+            assert!(
+                !page.contains(address),
+                "{address} on a public page: {page}"
+            );
         }
         assert!(!page.contains('@'), "an address on a public page: {page}");
     }

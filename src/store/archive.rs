@@ -48,17 +48,18 @@ pub async fn dates(pool: &AnyPool, list_id: &str) -> Result<Vec<i64>, StoreError
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// The accepted posts of a list received in `[from, to)`, oldest first, with their raw
-/// messages; at most `limit`.
+/// The accepted posts of a list received in `[from, to)`, oldest first; at most `limit`.
+/// Raw messages are read one at a time (`posts::raw`): a month of large attachments never
+/// sits in memory at once.
 pub async fn between(
     pool: &AnyPool,
     list_id: &str,
     from: i64,
     to: i64,
     limit: i64,
-) -> Result<Vec<(Entry, Vec<u8>)>, StoreError> {
+) -> Result<Vec<Entry>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, raw FROM posts WHERE status = 'accepted' AND {}
+        "SELECT {COLUMNS} FROM posts WHERE status = 'accepted' AND {}
          AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id LIMIT $4",
         addressed_to(1)
     ))
@@ -68,17 +69,13 @@ pub async fn between(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (entry(r), r.get(4))).collect())
+    Ok(rows.iter().map(entry).collect())
 }
 
-/// The newest accepted posts of a list with their raw messages.
-pub async fn latest(
-    pool: &AnyPool,
-    list_id: &str,
-    limit: i64,
-) -> Result<Vec<(Entry, Vec<u8>)>, StoreError> {
+/// The newest accepted posts of a list.
+pub async fn latest(pool: &AnyPool, list_id: &str, limit: i64) -> Result<Vec<Entry>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, raw FROM posts WHERE status = 'accepted' AND {}
+        "SELECT {COLUMNS} FROM posts WHERE status = 'accepted' AND {}
          ORDER BY created_at DESC, id DESC LIMIT $2",
         addressed_to(1)
     ))
@@ -86,7 +83,7 @@ pub async fn latest(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (entry(r), r.get(4))).collect())
+    Ok(rows.iter().map(entry).collect())
 }
 
 /// One accepted post of a list with its raw message.
@@ -106,17 +103,17 @@ pub async fn post(
     Ok(row.map(|r| (entry(&r), r.get(4))))
 }
 
-/// Accepted posts not indexed yet, oldest first, with their raw messages.
-pub async fn unindexed(pool: &AnyPool, limit: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+/// Accepted posts not indexed yet, oldest first.
+pub async fn unindexed(pool: &AnyPool, limit: i64) -> Result<Vec<i64>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, raw FROM posts p WHERE status = 'accepted'
+        "SELECT id FROM posts p WHERE status = 'accepted'
          AND NOT EXISTS (SELECT 1 FROM archive_docs d WHERE d.post_id = p.id)
          ORDER BY id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Index one post's folded subject and body, once: a post indexed meanwhile by another
@@ -210,8 +207,7 @@ pub async fn search(
         q = q.bind(list);
     }
     let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    let count_sql =
-        format!("SELECT COUNT(*) FROM {from} AND p.status = 'accepted' AND ({within})");
+    let count_sql = format!("SELECT COUNT(*) FROM {from} AND p.status = 'accepted' AND ({within})");
     let mut q = sqlx::query(&count_sql).bind(query);
     for list in lists {
         q = q.bind(list);

@@ -127,7 +127,12 @@ fn language(params: &Params, headers: &HeaderMap) -> &'static str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     for tag in accept.split(',') {
-        let tag = tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let tag = tag
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if tag == "vi" || tag.starts_with("vi-") {
             return "vi";
         }
@@ -214,11 +219,7 @@ fn month_range(key: &str) -> Option<(i64, i64)> {
     let (y, m): (i16, i8) = (y.parse().ok()?, m.parse().ok()?);
     let start = jiff::civil::Date::new(y, m, 1).ok()?;
     let end = start.checked_add(jiff::Span::new().months(1)).ok()?;
-    let at = |d: jiff::civil::Date| {
-        d.to_zoned(zone())
-            .ok()
-            .map(|z| z.timestamp().as_second())
-    };
+    let at = |d: jiff::civil::Date| d.to_zoned(zone()).ok().map(|z| z.timestamp().as_second());
     Some((at(start)?, at(end)?))
 }
 
@@ -262,7 +263,10 @@ fn cached(
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -350,7 +354,12 @@ async fn months(
         .map(|(month, count)| context! { month, count })
         .collect();
     let newest = dates.first().copied().unwrap_or(0);
-    match render(&rt, &reader, "list", context! { list => list_ctx(list), months }) {
+    match render(
+        &rt,
+        &reader,
+        "list",
+        context! { list => list_ctx(list), months },
+    ) {
         Ok(body) => html(&headers, &reader, newest, body),
         Err(r) => r,
     }
@@ -382,8 +391,13 @@ async fn month(
     if found.is_empty() {
         return not_found();
     }
-    let readings: Vec<Option<Reading>> =
-        found.iter().map(|(_, raw)| archive_post::read(raw)).collect();
+    let mut readings: Vec<Option<Reading>> = Vec::with_capacity(found.len());
+    for e in &found {
+        match crate::store::posts::raw(rt.store.pool(), e.id).await {
+            Ok(raw) => readings.push(raw.and_then(|raw| archive_post::read(&raw))),
+            Err(e) => return unavailable(e),
+        }
+    }
     let order = if list.kind == ListKind::Discussion {
         threads(&readings)
     } else {
@@ -392,12 +406,12 @@ async fn month(
     let posts: Vec<Value> = order
         .into_iter()
         .map(|(i, depth)| {
-            let (e, _) = &found[i];
+            let e = &found[i];
             let author = readings[i].as_ref().map_or("", |r| r.author.as_str());
             context! { id => e.id, subject => e.subject, date => date(e.created_at), author, depth => depth.min(4) }
         })
         .collect();
-    let newest = found.iter().map(|(e, _)| e.created_at).max().unwrap_or(0);
+    let newest = found.iter().map(|e| e.created_at).max().unwrap_or(0);
     let ctx = context! { list => list_ctx(list), month => key_month, posts };
     match render(&rt, &reader, "month", ctx) {
         Ok(body) => html(&headers, &reader, newest, body),
@@ -415,20 +429,12 @@ fn threads(readings: &[Option<Reading>]) -> Vec<(usize, usize)> {
             let r = r.as_ref()?;
             r.thread_ids.iter().find_map(|tid| {
                 (0..i).find(|&j| {
-                    readings[j]
-                        .as_ref()
-                        .and_then(|p| p.message_id.as_deref())
-                        == Some(tid.as_str())
+                    readings[j].as_ref().and_then(|p| p.message_id.as_deref()) == Some(tid.as_str())
                 })
             })
         })
         .collect();
-    fn walk(
-        at: usize,
-        depth: usize,
-        parent: &[Option<usize>],
-        out: &mut Vec<(usize, usize)>,
-    ) {
+    fn walk(at: usize, depth: usize, parent: &[Option<usize>], out: &mut Vec<(usize, usize)>) {
         out.push((at, depth));
         for child in (0..parent.len()).filter(|&c| parent[c] == Some(at)) {
             walk(child, depth + 1, parent, out);
@@ -579,27 +585,33 @@ async fn feed(
     let self_url = format!("{base}/archive/{}/feed.atom{}", list.id(), reader.suffix);
     let updated = found
         .first()
-        .map_or_else(crate::store::now, |(e, _)| e.created_at);
-    let prepared: Vec<(String, String, String)> = found
-        .iter()
-        .map(|(e, raw)| {
-            let reading = archive_post::read(raw);
-            let author = reading
-                .as_ref()
-                .map(|r| r.author.clone())
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| list.name.clone());
-            let summary: String = reading
-                .map(|r| r.text.chars().take(280).collect())
-                .unwrap_or_default();
-            let url = format!("{base}/archive/{}/post/{}{}", list.id(), e.id, reader.suffix);
-            (url, author, summary)
-        })
-        .collect();
+        .map_or_else(crate::store::now, |e| e.created_at);
+    let mut prepared: Vec<(String, String, String)> = Vec::with_capacity(found.len());
+    for e in &found {
+        let reading = match crate::store::posts::raw(rt.store.pool(), e.id).await {
+            Ok(raw) => raw.and_then(|raw| archive_post::read(&raw)),
+            Err(e) => return unavailable(e),
+        };
+        let author = reading
+            .as_ref()
+            .map(|r| r.author.clone())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| list.name.clone());
+        let summary: String = reading
+            .map(|r| r.text.chars().take(280).collect())
+            .unwrap_or_default();
+        let url = format!(
+            "{base}/archive/{}/post/{}{}",
+            list.id(),
+            e.id,
+            reader.suffix
+        );
+        prepared.push((url, author, summary));
+    }
     let entries: Vec<atom::Entry> = found
         .iter()
         .zip(&prepared)
-        .map(|((e, _), (url, author, summary))| atom::Entry {
+        .map(|(e, (url, author, summary))| atom::Entry {
             url,
             title: &e.subject,
             updated: e.created_at,
@@ -664,19 +676,23 @@ pub fn words(q: &str) -> Vec<String> {
 /// Index the accepted posts that are not indexed yet (each once, however many ask).
 async fn index_pending(rt: &State) -> Result<(), crate::store::StoreError> {
     let pending = archive::unindexed(rt.store.pool(), INDEX_BATCH).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let mut tx = rt.store.begin().await?;
-    for (id, raw) in pending {
-        let subject = crate::store::posts::get(&mut *tx, id)
-            .await?
-            .map(|p| p.subject)
-            .unwrap_or_default();
+    for id in pending {
+        let Some(raw) = crate::store::posts::raw(rt.store.pool(), id).await? else {
+            continue;
+        };
+        let subject = {
+            let mut conn = rt.store.pool().acquire().await?;
+            crate::store::posts::get(&mut conn, id)
+                .await?
+                .map(|p| p.subject)
+                .unwrap_or_default()
+        };
         let (subject, body) = archive_post::folded(&subject, &raw);
-        archive::index(&mut *tx, id, &subject, &body).await?;
+        // The FTS row and its marker commit together.
+        let mut tx = rt.store.begin().await?;
+        archive::index(&mut tx, id, &subject, &body).await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -708,18 +724,11 @@ async fn search(
             .map(|l| l.id().to_string())
             .collect(),
     };
-    let (found, total) = match archive::search(
-        rt.store.pool(),
-        &lists,
-        &words,
-        PAGE,
-        (page - 1) * PAGE,
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(e) => return unavailable(e),
-    };
+    let (found, total) =
+        match archive::search(rt.store.pool(), &lists, &words, PAGE, (page - 1) * PAGE).await {
+            Ok(found) => found,
+            Err(e) => return unavailable(e),
+        };
     let results: Vec<Value> = found
         .iter()
         .map(|e| {

@@ -93,7 +93,11 @@ pub fn read(raw: &[u8]) -> Option<Reading> {
 pub fn attachment(raw: &[u8], n: usize) -> Option<(String, String, Vec<u8>)> {
     let msg = MessageParser::default().parse(raw)?;
     let part = msg.attachments().nth(n)?;
-    Some((file_name(part, n), media_type(part), part.contents().to_vec()))
+    Some((
+        file_name(part, n),
+        media_type(part),
+        part.contents().to_vec(),
+    ))
 }
 
 /// The folded subject and body the search index holds.
@@ -149,7 +153,15 @@ mod tests {
              <div style=\"background:url(https://x.test)\">b</div>",
         );
         assert!(clean.contains("Kính gửi"), "{clean}");
-        for bad in ["onclick", "<script", "alert", "<img", "tracker", "javascript", "style"] {
+        for bad in [
+            "onclick",
+            "<script",
+            "alert",
+            "<img",
+            "tracker",
+            "javascript",
+            "style",
+        ] {
             assert!(!clean.contains(bad), "{bad} in {clean}");
         }
     }
