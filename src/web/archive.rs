@@ -172,7 +172,7 @@ async fn open<'a>(
             let mut conn = rt.store.pool().acquire().await.map_err(unavailable)?;
             let secret = settings::secret(&mut conn).await.map_err(unavailable)?;
             let expected = key(&secret, list.id(), &address);
-            if !bool::from(constant_eq(expected.as_bytes(), given.as_bytes())) {
+            if !constant_eq(expected.as_bytes(), given.as_bytes()) {
                 return Err(not_found());
             }
             let member = members::get(&mut conn, list.id(), &address)
@@ -223,8 +223,15 @@ fn month_range(key: &str) -> Option<(i64, i64)> {
     Some((at(start)?, at(end)?))
 }
 
-/// Render `LANG/web/NAME.html` (escaped: the name ends in .html).
-fn render(rt: &State, reader: &Reader, name: &str, ctx: Value) -> Result<String, Response> {
+/// The page `LANG/web/NAME.html` (escaped: the name ends in .html), with its validators.
+fn show(
+    rt: &State,
+    reader: &Reader,
+    request: &HeaderMap,
+    name: &str,
+    ctx: Value,
+    modified: i64,
+) -> Response {
     let mut env = minijinja::Environment::new();
     env.set_loader(minijinja::path_loader(rt.config.templates_dir()));
     let ctx = context! {
@@ -237,7 +244,7 @@ fn render(rt: &State, reader: &Reader, name: &str, ctx: Value) -> Result<String,
     };
     env.get_template(&format!("{}/web/{name}.html", reader.lang))
         .and_then(|t| t.render(ctx))
-        .map_err(unavailable)
+        .map_or_else(unavailable, |body| html(request, reader, modified, body))
 }
 
 /// A page or feed with its validators: an ETag of the body and Last-Modified of the
@@ -319,10 +326,7 @@ async fn index(
         newest = newest.max(dates.first().copied().unwrap_or(0));
         lists.push(context! { id => list.id(), name => list.name, audience => list.audience, count => dates.len() });
     }
-    match render(&rt, &reader, "index", context! { lists }) {
-        Ok(body) => html(&headers, &reader, newest, body),
-        Err(r) => r,
-    }
+    show(&rt, &reader, &headers, "index", context! { lists }, newest)
 }
 
 /// `/archive/LIST`: months, newest first, with counts.
@@ -354,15 +358,8 @@ async fn months(
         .map(|(month, count)| context! { month, count })
         .collect();
     let newest = dates.first().copied().unwrap_or(0);
-    match render(
-        &rt,
-        &reader,
-        "list",
-        context! { list => list_ctx(list), months },
-    ) {
-        Ok(body) => html(&headers, &reader, newest, body),
-        Err(r) => r,
-    }
+    let ctx = context! { list => list_ctx(list), months };
+    show(&rt, &reader, &headers, "list", ctx, newest)
 }
 
 fn list_ctx(list: &List) -> Value {
@@ -413,10 +410,7 @@ async fn month(
         .collect();
     let newest = found.iter().map(|e| e.created_at).max().unwrap_or(0);
     let ctx = context! { list => list_ctx(list), month => key_month, posts };
-    match render(&rt, &reader, "month", ctx) {
-        Ok(body) => html(&headers, &reader, newest, body),
-        Err(r) => r,
-    }
+    show(&rt, &reader, &headers, "month", ctx, newest)
 }
 
 /// Posts in thread order, each with its depth: a reply (In-Reply-To, References) comes
@@ -481,10 +475,7 @@ async fn post(
         html => reading.html.map(Value::from_safe_string),
         attachments => reading.attachments,
     };
-    match render(&rt, &reader, "post", ctx) {
-        Ok(body) => html(&headers, &reader, entry.created_at, body),
-        Err(r) => r,
-    }
+    show(&rt, &reader, &headers, "post", ctx, entry.created_at)
 }
 
 /// `/archive/LIST/post/ID/attachment/N`: the attachment as sent, under its name.
@@ -750,10 +741,7 @@ async fn search(
         pages,
         results,
     };
-    match render(rt, reader, "search", ctx) {
-        Ok(body) => html(headers, reader, newest, body),
-        Err(r) => r,
-    }
+    show(rt, reader, headers, "search", ctx, newest)
 }
 
 #[cfg(test)]
