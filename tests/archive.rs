@@ -91,6 +91,9 @@ fn attachment_bytes() -> Vec<u8> {
     (0..=255u8).cycle().take(3000).collect()
 }
 
+/// A text attachment in Windows-1258 ("Hủy đăng ký"): served as sent, not transcoded.
+const NOTE: &[u8] = b"Hu\xd2y \xf0\xe3ng ky\xec\r\n";
+
 fn circular() -> String {
     let pdf = data_encoding::BASE64.encode(&attachment_bytes());
     let pdf: Vec<&str> = pdf
@@ -126,11 +129,18 @@ Content-Disposition: attachment; filename*=utf-8''C%C3%B4ng%20v%C4%83n%2012.pdf\
 Content-Transfer-Encoding: base64\n\
 \n\
 {pdf}\n\
+--outer\n\
+Content-Type: text/plain; charset=windows-1258; name=\"ghichu.txt\"\n\
+Content-Disposition: attachment; filename=\"ghichu.txt\"\n\
+Content-Transfer-Encoding: base64\n\
+\n\
+{note}\n\
 --outer--\n",
         name = data_encoding::BASE64.encode("Văn thư Bộ".as_bytes()),
         subject =
             data_encoding::BASE64.encode("Công văn số 12/BGDĐT về kỳ thi tốt nghiệp".as_bytes()),
         pdf = pdf.join("\n"),
+        note = data_encoding::BASE64.encode(NOTE),
     )
 }
 
@@ -442,9 +452,18 @@ async fn archive_on(site: Site) {
         disposition.contains("filename*=UTF-8''C%C3%B4ng%20v%C4%83n%2012.pdf"),
         "{disposition}"
     );
-    let missing = get(
+    let note = get(
         &app,
         &format!("/archive/thpt/post/{}/attachment/1", cv.id),
+        &[],
+    )
+    .await;
+    assert_eq!(note.body, NOTE);
+    let disposition = note.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.contains("ghichu.txt"), "{disposition}");
+    let missing = get(
+        &app,
+        &format!("/archive/thpt/post/{}/attachment/2", cv.id),
         &[],
     )
     .await;

@@ -758,6 +758,33 @@ mod tests {
         assert!(!link.contains("gv@school.test"));
     }
 
+    fn reading(id: &str, parents: &[&str]) -> Option<Reading> {
+        Some(Reading {
+            author: String::new(),
+            message_id: Some(id.into()),
+            thread_ids: parents.iter().map(|p| p.to_string()).collect(),
+            text: String::new(),
+            html: None,
+            attachments: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn replies_come_under_what_they_answer() {
+        let posts = [
+            reading("a", &[]),
+            reading("b", &[]),
+            reading("c", &["a"]),
+            reading("d", &["c", "a"]),
+            reading("e", &["elsewhere"]),
+            None,
+        ];
+        assert_eq!(
+            threads(&posts),
+            [(0, 0), (2, 1), (3, 2), (1, 0), (4, 0), (5, 0)]
+        );
+    }
+
     #[test]
     fn months_are_vietnam_time() {
         let (from, to) = month_range("2026-01").unwrap();

@@ -76,7 +76,11 @@ pub fn read(raw: &[u8]) -> Option<Reading> {
             n,
             name: file_name(part, n),
             content_type: media_type(part),
-            size: part.contents().len(),
+            size: if part.is_text() {
+                crate::charset::part_bytes(&msg, part).map_or(0, |b| b.len())
+            } else {
+                part.contents().len()
+            },
         })
         .collect();
     Some(Reading {
@@ -93,11 +97,13 @@ pub fn read(raw: &[u8]) -> Option<Reading> {
 pub fn attachment(raw: &[u8], n: usize) -> Option<(String, String, Vec<u8>)> {
     let msg = MessageParser::default().parse(raw)?;
     let part = msg.attachments().nth(n)?;
-    Some((
-        file_name(part, n),
-        media_type(part),
-        part.contents().to_vec(),
-    ))
+    // Text parts come back from mail-parser in UTF-8: those are read from the raw bytes.
+    let bytes = if part.is_text() {
+        crate::charset::part_bytes(&msg, part)?
+    } else {
+        part.contents().to_vec()
+    };
+    Some((file_name(part, n), media_type(part), bytes))
 }
 
 /// The folded subject and body the search index holds.
