@@ -27,7 +27,7 @@ mod viscii;
 mod vni;
 mod vps;
 
-pub use repair::{header_texts, repair};
+pub use repair::{header_texts, part_bytes, repair};
 
 use mail_parser::decoders::charsets::{DecoderFnc, map::charset_decoder};
 use table::Table;

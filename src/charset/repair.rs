@@ -251,6 +251,19 @@ fn reread_body(
         .then(|| decode(label, &bytes))
 }
 
+/// A part's bytes as sent: its body in the raw message, content-transfer-decoded and
+/// never transcoded (mail-parser hands text parts back converted to UTF-8).
+pub fn part_bytes(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let body = msg
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)?;
+    match part.encoding {
+        Encoding::None => Some(body.to_vec()),
+        Encoding::QuotedPrintable => Some(quoted_printable(body, false)),
+        Encoding::Base64 => base64_lenient(body),
+    }
+}
+
 /// Quoted-printable (RFC 2045), or with `underscore_is_space` the Q encoding of RFC 2047,
 /// leniently: an `=` that starts no escape is kept as it is.
 fn quoted_printable(text: &[u8], underscore_is_space: bool) -> Vec<u8> {

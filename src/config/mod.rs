@@ -515,6 +515,23 @@ pub struct List {
     /// Default: true.
     #[serde(default = "yes")]
     pub moderate_first_posts: bool,
+    /// Who may read the list's archive on the web (`/archive/LIST`): `"public"`,
+    /// `"members"` (through a member's signed link) or `"off"`. Default: public for
+    /// announce lists, members for discussion lists, off for managed lists.
+    #[serde(default)]
+    pub archive: Option<Archive>,
+}
+
+/// Who may read a list's archive of posts on the web.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Archive {
+    /// Anyone.
+    Public,
+    /// Confirmed members, through a link signed for them.
+    Members,
+    /// Nobody: the archive pages answer 404.
+    Off,
 }
 
 /// How a group works.
@@ -603,6 +620,15 @@ impl List {
     /// The list id.
     pub fn id(&self) -> &str {
         self.id.get_ref()
+    }
+
+    /// Who may read the list's archive, with the default of its kind.
+    pub fn archive(&self) -> Archive {
+        self.archive.unwrap_or(match self.kind {
+            ListKind::Announce => Archive::Public,
+            ListKind::Discussion => Archive::Members,
+            ListKind::Managed => Archive::Off,
+        })
     }
 
     /// The list's language, falling back to the site's.

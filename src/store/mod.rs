@@ -2,6 +2,7 @@
 //! embedded default, WAL) and PostgreSQL, through sqlx's `Any` driver; queries are written
 //! in the dialect both accept (`$1` parameters, `RETURNING`, Unix-second integers).
 
+pub mod archive;
 pub mod audit;
 pub mod bounces;
 pub mod deliveries;

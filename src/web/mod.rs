@@ -4,7 +4,12 @@
 //!
 //! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
 //! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
+//! - `archive`: the archive of posts (`archive_post` reads a stored post, `atom` writes
+//!   the feeds).
 
+pub mod archive;
+mod archive_post;
+mod atom;
 mod leave;
 mod ops;
 
@@ -24,6 +29,7 @@ pub fn router(rt: State) -> Router {
     Router::new()
         .merge(leave::routes())
         .merge(ops::routes())
+        .merge(archive::routes())
         .with_state(rt)
 }
 
