@@ -133,3 +133,132 @@ fn the_link_shows_a_button_and_the_button_unsubscribes() {
         daemon.tail(40)
     );
 }
+
+/// A circular in Vietnamese with an HTML part that carries a script, an `onclick` and a
+/// remote image, and a PDF attachment (every byte value).
+fn html_circular() -> (String, Vec<u8>) {
+    let pdf: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let encoded = data_encoding::BASE64.encode(&pdf);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let raw = format!(
+        "Authentication-Results: mx.{DOMAIN}; dmarc=pass header.from={DOMAIN}\r\n\
+From: =?utf-8?B?{name}?= <vanthu@{DOMAIN}>\r\nTo: thpt@{DOMAIN}\r\n\
+Subject: =?utf-8?B?{subject}?=\r\nMessage-ID: <html-cv@{DOMAIN}>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+--outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+--alt\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Kính gửi các trường. Hướng dẫn tổ chức kỳ thi tốt nghiệp năm 2026.\r\n\
+--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+<p onclick=\"document.title='pwned'\">Kính gửi <b>các trường</b>: hướng dẫn tổ chức kỳ thi.</p>\
+<script>document.title='pwned'</script><img src=\"https://tracker.example/p.gif\">\r\n\
+--alt--\r\n\
+--outer\r\nContent-Type: application/pdf; name=\"cv.pdf\"\r\n\
+Content-Disposition: attachment; filename*=utf-8''C%C3%B4ng%20v%C4%83n%2012.pdf\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--outer--\r\n",
+        name = data_encoding::BASE64.encode("Văn thư Bộ".as_bytes()),
+        subject = data_encoding::BASE64.encode("Công văn số 12 về kỳ thi tốt nghiệp".as_bytes()),
+        body = lines.join("\r\n"),
+    );
+    (raw, pdf)
+}
+
+/// A plain HTTP GET of `url` on loopback: (status, body bytes).
+fn get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&all[..split]).to_string();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    (status, all[split + 4..].to_vec())
+}
+
+#[test]
+fn the_archive_shows_a_circular_posted_through_the_stack_without_its_scripts() {
+    let port = free_port();
+    let site = Site::new(Options {
+        site_extra: format!(
+            "base_url = \"https://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\""
+        ),
+        ..Options::default()
+    });
+    let csv = site.root.join("members.csv");
+    std::fs::write(&csv, "a@school.test\nb@school.test\n").unwrap();
+    assert!(
+        site.cli(&["members", "import", "thpt", csv.to_str().unwrap()], WAIT)
+            .status
+            .success()
+    );
+    let (raw, pdf) = html_circular();
+    site.deliver(raw.as_bytes());
+    let mut daemon = site.start();
+    assert!(
+        wait_until(WAIT, || site.sql_i64(
+            "SELECT COUNT(*) FROM posts WHERE status NOT IN ('held', 'rejected')"
+        ) == 1),
+        "{}",
+        daemon.tail(40)
+    );
+    let id = site.sql_i64("SELECT id FROM posts");
+    let base = format!("http://127.0.0.1:{port}");
+    let post = format!("{base}/archive/thpt/post/{id}");
+
+    let browser = Browser::start();
+    browser.open(&format!("{post}?lang=vi"));
+    let text = browser.text();
+    assert!(
+        text.contains("Công văn số 12 về kỳ thi tốt nghiệp"),
+        "{text}"
+    );
+    assert!(text.contains("Tệp đính kèm"), "{text}");
+    assert!(text.contains("hướng dẫn tổ chức kỳ thi"), "{text}");
+    assert!(text.contains("Văn thư Bộ"), "{text}");
+    // The script never ran and is not in the page; neither are the handler or the image.
+    assert_ne!(browser.title(), "pwned");
+    let source = browser.source();
+    for gone in ["<script", "onclick", "tracker.example"] {
+        assert!(!source.contains(gone), "{gone} in {source}");
+    }
+    assert!(
+        !source.contains("@school.test") && !source.contains("vanthu@"),
+        "{source}"
+    );
+    if std::env::var_os("NHOMTHU_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let png = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/archive.png");
+        browser.screenshot(std::path::Path::new(png));
+    }
+    // The list's page leads to the month, the month to the circular.
+    browser.open(&format!("{base}/archive/thpt"));
+    assert!(browser.text().contains("Trường THPT"), "{}", browser.text());
+    browser.close();
+
+    // The attachment downloads byte-identical.
+    let (status, body) = get(&format!("{post}/attachment/0"));
+    assert_eq!(status, 200);
+    assert_eq!(body, pdf);
+
+    daemon.term();
+    assert!(
+        daemon.wait(WAIT).is_some_and(|s| s.success()),
+        "{}",
+        daemon.tail(40)
+    );
+}
