@@ -3,14 +3,16 @@
 //! their recipients (the `deliveries` table), personalised or batched, over the relays of
 //! `relays.rs` within their rates and quotas. The two run side by side (the daemon gives
 //! each its own task), and the relays keep `answers_share` of their rate and quota for
-//! answers, so a confirmation never waits for a fan-out to end. Each row's state is
-//! written after its attempt: a crash in between resends that one message on restart
-//! (the in-flight window).
+//! answers, so a confirmation never waits for a fan-out to end. An answer's row is written
+//! after its attempt; a post's copies hand their outcomes to `record.rs`, which writes
+//! them in small batches as they come back. A crash resends what was sent but not yet
+//! written: `record::window` says how much that can be.
 
 mod answers;
 mod estimate;
 mod file;
 mod posts;
+pub mod record;
 mod relays;
 mod smtp;
 

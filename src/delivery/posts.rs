@@ -7,6 +7,7 @@
 //! (through the process's resolver and its cache) and handed to the pure handlers, which
 //! rewrite `From` when the domain's policy is strict.
 
+use super::record::{self, Done, Recorder};
 use super::{Envelope, Lane, Pass, SendError, Sink, backoff};
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
@@ -76,18 +77,29 @@ pub async fn deliver_posts(
                 );
             }
         }
-        let outcomes = match config.delivery.mode {
-            Mode::Personalised => personalised(config, sink, secret, &copies, due).await,
-            Mode::Batch => {
-                // The large providers' members get their own copy, with their own link.
-                let (own, shared): (Vec<Due>, Vec<Due>) = due
-                    .into_iter()
-                    .partition(|d| config.delivery.personal_domain(&d.rcpt));
-                let mut outcomes = personalised(config, sink, secret, &copies, own).await;
-                outcomes.extend(batched(config, sink, secret, &copies, shared).await);
-                outcomes
+        // Each outcome is written as it comes back, beside the sends (see `record`).
+        let (recorder, writer) = record::recorder(store);
+        let copies = &copies;
+        let sends = async move {
+            let recorder = recorder;
+            match config.delivery.mode {
+                Mode::Personalised => {
+                    personalised(config, sink, secret, copies, due, &recorder).await
+                }
+                Mode::Batch => {
+                    // The large providers' members get their own copy, with their own link.
+                    let (own, shared): (Vec<Due>, Vec<Due>) = due
+                        .into_iter()
+                        .partition(|d| config.delivery.personal_domain(&d.rcpt));
+                    let mut outcomes =
+                        personalised(config, sink, secret, copies, own, &recorder).await;
+                    outcomes.extend(batched(config, sink, secret, copies, shared, &recorder).await);
+                    outcomes
+                }
             }
         };
+        let (written, outcomes) = tokio::join!(writer, sends);
+        written?;
         for (_, o) in &outcomes {
             match o {
                 Outcome::Sent { .. } => pass.sent += 1,
@@ -95,7 +107,6 @@ pub async fn deliver_posts(
                 Outcome::Failed { .. } => pass.failed += 1,
             }
         }
-        deliveries::record(store.pool(), &outcomes).await?;
         if outcomes
             .iter()
             .any(|(_, o)| matches!(o, Outcome::Postponed { .. }))
@@ -234,40 +245,59 @@ async fn personalised(
     secret: &str,
     copies: &Copies,
     due: Vec<Due>,
+    recorder: &Recorder,
 ) -> Vec<(i64, Outcome)> {
-    let noreply = config.site.noreply.get_ref();
     futures::stream::iter(due)
         .map(|d| async move {
-            let copy = match &copies[&(d.post_id, d.list_id.clone())] {
-                Ok(copy) => copy,
-                Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
-            };
-            let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
-            // An https link only where the endpoint that answers it runs.
-            let url = match (&config.site.base_url, config.site.listen) {
-                (Some(base), Some(_)) if base.starts_with("https://") => {
-                    Some(unsubscribe::url(base, secret, &d.list_id, &d.rcpt))
-                }
-                _ => None,
-            };
-            let raw = match personal_copy(config, copy, url, mailto).await {
-                Ok(raw) => raw,
-                Err(error) => return (d.id, Outcome::Failed { error }),
-            };
-            let from = Verp::Delivery(d.id).address(noreply, secret);
-            let to = [d.rcpt.as_str()];
-            let envelope = Envelope {
-                from: &from,
-                to: &to,
-                raw: &raw,
-                name: format!("p{}-{:010}", d.post_id, d.id),
-            };
-            let result = sink.send(&envelope).await;
-            (d.id, outcome(config, d.attempts, result))
+            let (id, outcome) = personal(config, sink, secret, copies, d).await;
+            recorder
+                .push(Done {
+                    id,
+                    outcome: outcome.clone(),
+                })
+                .await;
+            (id, outcome)
         })
         .buffer_unordered(sink.concurrency())
         .collect()
         .await
+}
+
+/// One member's copy, made and sent.
+async fn personal(
+    config: &Config,
+    sink: &Sink,
+    secret: &str,
+    copies: &Copies,
+    d: Due,
+) -> (i64, Outcome) {
+    let noreply = config.site.noreply.get_ref();
+    let copy = match &copies[&(d.post_id, d.list_id.clone())] {
+        Ok(copy) => copy,
+        Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
+    };
+    let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
+    // An https link only where the endpoint that answers it runs.
+    let url = match (&config.site.base_url, config.site.listen) {
+        (Some(base), Some(_)) if base.starts_with("https://") => {
+            Some(unsubscribe::url(base, secret, &d.list_id, &d.rcpt))
+        }
+        _ => None,
+    };
+    let raw = match personal_copy(config, copy, url, mailto).await {
+        Ok(raw) => raw,
+        Err(error) => return (d.id, Outcome::Failed { error }),
+    };
+    let from = Verp::Delivery(d.id).address(noreply, secret);
+    let to = [d.rcpt.as_str()];
+    let envelope = Envelope {
+        from: &from,
+        to: &to,
+        raw: &raw,
+        name: format!("p{}-{:010}", d.post_id, d.id),
+    };
+    let result = sink.send(&envelope).await;
+    (d.id, outcome(config, d.attempts, result))
 }
 
 async fn batched(
@@ -276,6 +306,7 @@ async fn batched(
     secret: &str,
     copies: &Copies,
     due: Vec<Due>,
+    recorder: &Recorder,
 ) -> Vec<(i64, Outcome)> {
     let per_message = match sink {
         Sink::File(_) => FILE_BATCH,
@@ -304,73 +335,94 @@ async fn batched(
     let noreply = config.site.noreply.get_ref();
     let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
         .map(|g| async move {
-            let first = &g[0];
-            let raw = match &copies[&(first.post_id, first.list_id.clone())] {
-                Err(e) => Err(e.clone()),
-                Ok(copy) => copy.shared().map_err(|e| e.to_string()),
-            };
-            let raw = match raw {
-                Ok(raw) => raw,
-                Err(error) => {
-                    return g
-                        .iter()
-                        .map(|d| {
-                            (
-                                d.id,
-                                Outcome::Failed {
-                                    error: error.clone(),
-                                },
-                            )
-                        })
-                        .collect();
-                }
-            };
-            let from = Verp::Post(first.post_id).address(noreply, secret);
-            let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
-            let name = |id: i64| format!("p{}-{id:010}", first.post_id);
-            let all = Envelope {
-                from: &from,
-                to: &to,
-                raw: &raw,
-                name: name(first.id),
-            };
-            match sink.send(&all).await {
-                Ok(relay) => g
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.id,
-                            Outcome::Sent {
-                                relay: relay.clone(),
-                            },
-                        )
+            let outcomes = group(config, sink, secret, copies, noreply, g).await;
+            for (id, outcome) in &outcomes {
+                recorder
+                    .push(Done {
+                        id: *id,
+                        outcome: outcome.clone(),
                     })
-                    .collect(),
-                // One refused recipient fails the whole transaction: find it by sending
-                // to each recipient alone, so the others still get the post.
-                Err(e) if e.permanent && g.len() > 1 => {
-                    let mut outcomes = Vec::with_capacity(g.len());
-                    for d in &g {
-                        let one = [d.rcpt.as_str()];
-                        let alone = Envelope {
-                            from: &from,
-                            to: &one,
-                            raw: &raw,
-                            name: name(d.id),
-                        };
-                        let result = sink.send(&alone).await;
-                        outcomes.push((d.id, outcome(config, d.attempts, result)));
-                    }
-                    outcomes
-                }
-                Err(e) => g
-                    .iter()
-                    .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
-                    .collect(),
+                    .await;
             }
+            outcomes
         })
         .buffer_unordered(sink.concurrency())
         .collect()
         .await;
     results.into_iter().flatten().collect()
+}
+
+/// One batch: a shared copy to the recipients of one post and list.
+async fn group(
+    config: &Config,
+    sink: &Sink,
+    secret: &str,
+    copies: &Copies,
+    noreply: &str,
+    g: Vec<Due>,
+) -> Vec<(i64, Outcome)> {
+    let first = &g[0];
+    let raw = match &copies[&(first.post_id, first.list_id.clone())] {
+        Err(e) => Err(e.clone()),
+        Ok(copy) => copy.shared().map_err(|e| e.to_string()),
+    };
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(error) => {
+            return g
+                .iter()
+                .map(|d| {
+                    (
+                        d.id,
+                        Outcome::Failed {
+                            error: error.clone(),
+                        },
+                    )
+                })
+                .collect();
+        }
+    };
+    let from = Verp::Post(first.post_id).address(noreply, secret);
+    let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
+    let name = |id: i64| format!("p{}-{id:010}", first.post_id);
+    let all = Envelope {
+        from: &from,
+        to: &to,
+        raw: &raw,
+        name: name(first.id),
+    };
+    match sink.send(&all).await {
+        Ok(relay) => g
+            .iter()
+            .map(|d| {
+                (
+                    d.id,
+                    Outcome::Sent {
+                        relay: relay.clone(),
+                    },
+                )
+            })
+            .collect(),
+        // One refused recipient fails the whole transaction: find it by sending
+        // to each recipient alone, so the others still get the post.
+        Err(e) if e.permanent && g.len() > 1 => {
+            let mut outcomes = Vec::with_capacity(g.len());
+            for d in &g {
+                let one = [d.rcpt.as_str()];
+                let alone = Envelope {
+                    from: &from,
+                    to: &one,
+                    raw: &raw,
+                    name: name(d.id),
+                };
+                let result = sink.send(&alone).await;
+                outcomes.push((d.id, outcome(config, d.attempts, result)));
+            }
+            outcomes
+        }
+        Err(e) => g
+            .iter()
+            .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
+            .collect(),
+    }
 }
