@@ -33,6 +33,10 @@ pub struct SendError {
     pub retry_at: Option<i64>,
     /// What the server or file system said.
     pub message: String,
+    /// The receiving server's own reply when it refused the recipient (at `RCPT TO`) or
+    /// the message (at `DATA`), as opposed to a connection, a login or a quota failing:
+    /// a refusal says something about the address, and counts as a bounce once final.
+    pub reply: Option<String>,
 }
 
 impl SendError {
@@ -42,6 +46,7 @@ impl SendError {
             permanent: true,
             retry_at: None,
             message: message.into(),
+            reply: None,
         }
     }
 
@@ -51,6 +56,7 @@ impl SendError {
             permanent: false,
             retry_at: None,
             message: message.into(),
+            reply: None,
         }
     }
 
@@ -60,6 +66,7 @@ impl SendError {
             permanent: false,
             retry_at: Some(at),
             message: "every relay's daily quota is spent".into(),
+            reply: None,
         }
     }
 }
@@ -75,6 +82,9 @@ pub struct Envelope<'a> {
     /// A stable name for the file outbox (the same mail always gets the same file).
     pub name: String,
 }
+
+/// The relay that took a transaction, and each recipient's fate in it.
+pub type Accepted = (String, Vec<Result<(), SendError>>);
 
 /// Which queue a message leaves from. Answers may use all of each relay's rate and
 /// quota, posts all but `[delivery] answers_share` of it.
@@ -117,10 +127,24 @@ impl Sink {
         }
     }
 
-    /// Send one transaction; returns the name of the relay that took it.
+    /// Send a one-recipient transaction; returns the name of the relay that took it.
     async fn send(&self, e: &Envelope<'_>) -> Result<String, SendError> {
+        let (relay, mut each) = self.send_many(e).await?;
+        match each.pop() {
+            Some(Err(refused)) => Err(refused),
+            _ => Ok(relay),
+        }
+    }
+
+    /// Send one transaction to several recipients: the relay that took it, and what
+    /// became of each recipient, in the order of `e.to` (some may be refused at `RCPT TO`
+    /// while the others get the message). An error is the transaction's, for all of them.
+    async fn send_many(&self, e: &Envelope<'_>) -> Result<Accepted, SendError> {
         match self {
-            Sink::File(s) => s.send(e).await.map(|()| "outbox".to_string()),
+            Sink::File(s) => s
+                .send(e)
+                .await
+                .map(|()| ("outbox".to_string(), e.to.iter().map(|_| Ok(())).collect())),
             Sink::Relays(r) => r.send(e).await,
         }
     }

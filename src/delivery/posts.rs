@@ -384,42 +384,23 @@ async fn group(
     };
     let from = Verp::Post(first.post_id).address(noreply, secret);
     let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
-    let name = |id: i64| format!("p{}-{id:010}", first.post_id);
     let all = Envelope {
         from: &from,
         to: &to,
         raw: &raw,
-        name: name(first.id),
+        name: format!("p{}-{:010}", first.post_id, first.id),
     };
-    match sink.send(&all).await {
-        Ok(relay) => g
+    match sink.send_many(&all).await {
+        // Each recipient as the server answered its RCPT TO: the refused ones are
+        // recorded refused, the others got the message in the same transaction.
+        Ok((relay, each)) => g
             .iter()
-            .map(|d| {
-                (
-                    d.id,
-                    Outcome::Sent {
-                        relay: relay.clone(),
-                    },
-                )
+            .zip(each)
+            .map(|(d, result)| {
+                let result = result.map(|()| relay.clone());
+                (d.id, outcome(config, d.attempts, result))
             })
             .collect(),
-        // One refused recipient fails the whole transaction: find it by sending
-        // to each recipient alone, so the others still get the post.
-        Err(e) if e.permanent && g.len() > 1 => {
-            let mut outcomes = Vec::with_capacity(g.len());
-            for d in &g {
-                let one = [d.rcpt.as_str()];
-                let alone = Envelope {
-                    from: &from,
-                    to: &one,
-                    raw: &raw,
-                    name: name(d.id),
-                };
-                let result = sink.send(&alone).await;
-                outcomes.push((d.id, outcome(config, d.attempts, result)));
-            }
-            outcomes
-        }
         Err(e) => g
             .iter()
             .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
