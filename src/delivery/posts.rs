@@ -9,6 +9,7 @@
 
 use super::record::{self, Done, Recorder};
 use super::{Envelope, Lane, Pass, SendError, Sink, backoff};
+use crate::actions::bounce::Refused;
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
 use crate::handlers::{self, ListCopy, Personal, arc};
@@ -78,7 +79,7 @@ pub async fn deliver_posts(
             }
         }
         // Each outcome is written as it comes back, beside the sends (see `record`).
-        let (recorder, writer) = record::recorder(store);
+        let (recorder, writer) = record::recorder(store, config, templates);
         let copies = &copies;
         let sends = async move {
             let recorder = recorder;
@@ -185,6 +186,29 @@ async fn arc_chain(dns: &Resolver, raw: &[u8]) -> arc::Chain {
     }
 }
 
+/// An attempt's result as the recorder takes it: the row's outcome, and the refusal to
+/// score when the receiving server refused the copy for good.
+fn attempt(config: &Config, d: &Due, result: Result<String, SendError>) -> Done {
+    let reply = result.as_ref().err().and_then(|e| e.reply.clone());
+    let permanent = result.as_ref().is_err_and(|e| e.permanent);
+    let outcome = outcome(config, d.attempts, result);
+    let refused = match (&outcome, reply) {
+        (Outcome::Failed { .. }, Some(reply)) => Some(Refused {
+            delivery: d.id,
+            list_id: d.list_id.clone(),
+            address: d.rcpt.clone(),
+            permanent,
+            reply,
+        }),
+        _ => None,
+    };
+    Done {
+        id: d.id,
+        outcome,
+        refused,
+    }
+}
+
 /// What an attempt's result means for the row.
 fn outcome(config: &Config, attempts: i64, result: Result<String, SendError>) -> Outcome {
     match result {
@@ -249,14 +273,10 @@ async fn personalised(
 ) -> Vec<(i64, Outcome)> {
     futures::stream::iter(due)
         .map(|d| async move {
-            let (id, outcome) = personal(config, sink, secret, copies, d).await;
-            recorder
-                .push(Done {
-                    id,
-                    outcome: outcome.clone(),
-                })
-                .await;
-            (id, outcome)
+            let done = personal(config, sink, secret, copies, d).await;
+            let kept = (done.id, done.outcome.clone());
+            recorder.push(done).await;
+            kept
         })
         .buffer_unordered(sink.concurrency())
         .collect()
@@ -264,17 +284,11 @@ async fn personalised(
 }
 
 /// One member's copy, made and sent.
-async fn personal(
-    config: &Config,
-    sink: &Sink,
-    secret: &str,
-    copies: &Copies,
-    d: Due,
-) -> (i64, Outcome) {
+async fn personal(config: &Config, sink: &Sink, secret: &str, copies: &Copies, d: Due) -> Done {
     let noreply = config.site.noreply.get_ref();
     let copy = match &copies[&(d.post_id, d.list_id.clone())] {
         Ok(copy) => copy,
-        Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
+        Err(e) => return attempt(config, &d, Err(SendError::permanent(e.clone()))),
     };
     let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
     // An https link only where the endpoint that answers it runs.
@@ -286,7 +300,7 @@ async fn personal(
     };
     let raw = match personal_copy(config, copy, url, mailto).await {
         Ok(raw) => raw,
-        Err(error) => return (d.id, Outcome::Failed { error }),
+        Err(error) => return attempt(config, &d, Err(SendError::permanent(error))),
     };
     let from = Verp::Delivery(d.id).address(noreply, secret);
     let to = [d.rcpt.as_str()];
@@ -297,7 +311,7 @@ async fn personal(
         name: format!("p{}-{:010}", d.post_id, d.id),
     };
     let result = sink.send(&envelope).await;
-    (d.id, outcome(config, d.attempts, result))
+    attempt(config, &d, result)
 }
 
 async fn batched(
@@ -335,16 +349,12 @@ async fn batched(
     let noreply = config.site.noreply.get_ref();
     let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
         .map(|g| async move {
-            let outcomes = group(config, sink, secret, copies, noreply, g).await;
-            for (id, outcome) in &outcomes {
-                recorder
-                    .push(Done {
-                        id: *id,
-                        outcome: outcome.clone(),
-                    })
-                    .await;
+            let mut kept = Vec::with_capacity(g.len());
+            for done in group(config, sink, secret, copies, noreply, g).await {
+                kept.push((done.id, done.outcome.clone()));
+                recorder.push(done).await;
             }
-            outcomes
+            kept
         })
         .buffer_unordered(sink.concurrency())
         .collect()
@@ -360,7 +370,7 @@ async fn group(
     copies: &Copies,
     noreply: &str,
     g: Vec<Due>,
-) -> Vec<(i64, Outcome)> {
+) -> Vec<Done> {
     let first = &g[0];
     let raw = match &copies[&(first.post_id, first.list_id.clone())] {
         Err(e) => Err(e.clone()),
@@ -371,14 +381,7 @@ async fn group(
         Err(error) => {
             return g
                 .iter()
-                .map(|d| {
-                    (
-                        d.id,
-                        Outcome::Failed {
-                            error: error.clone(),
-                        },
-                    )
-                })
+                .map(|d| attempt(config, d, Err(SendError::permanent(error.clone()))))
                 .collect();
         }
     };
@@ -396,14 +399,11 @@ async fn group(
         Ok((relay, each)) => g
             .iter()
             .zip(each)
-            .map(|(d, result)| {
-                let result = result.map(|()| relay.clone());
-                (d.id, outcome(config, d.attempts, result))
-            })
+            .map(|(d, result)| attempt(config, d, result.map(|()| relay.clone())))
             .collect(),
         Err(e) => g
             .iter()
-            .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
+            .map(|d| attempt(config, d, Err(e.clone())))
             .collect(),
     }
 }

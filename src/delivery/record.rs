@@ -8,8 +8,11 @@
 //! channel holds at most [`BATCH`]), besides the transactions still in flight: see
 //! [`window`].
 
+use crate::actions::bounce::{self, Refused};
+use crate::config::Config;
 use crate::store::deliveries::{self, Outcome};
 use crate::store::{Store, StoreError};
+use crate::templates::Templates;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -33,6 +36,9 @@ pub struct Done {
     pub id: i64,
     /// What became of it.
     pub outcome: Outcome,
+    /// Set when it failed for good because the receiving server refused it: scored as a
+    /// bounce of the member when written.
+    pub refused: Option<Refused>,
 }
 
 /// The sending side: cheap to clone, one per send.
@@ -52,33 +58,48 @@ impl Recorder {
 
 /// A recorder and its writer: run the writer beside the sends (`tokio::join!`); it
 /// returns once every [`Recorder`] is dropped and the last outcomes are written.
-pub fn recorder(
-    store: &Store,
+pub fn recorder<'a>(
+    store: &'a Store,
+    config: &'a Config,
+    templates: &'a Templates,
 ) -> (
     Recorder,
-    impl std::future::Future<Output = Result<usize, StoreError>> + '_,
+    impl std::future::Future<Output = Result<usize, StoreError>> + 'a,
 ) {
     let (tx, rx) = mpsc::channel(BATCH);
-    (Recorder { tx }, write(store, rx))
+    (Recorder { tx }, write(store, config, templates, rx))
 }
 
 /// Write what arrives, batch by batch; returns how many outcomes were written.
-async fn write(store: &Store, mut rx: mpsc::Receiver<Done>) -> Result<usize, StoreError> {
+async fn write(
+    store: &Store,
+    config: &Config,
+    templates: &Templates,
+    mut rx: mpsc::Receiver<Done>,
+) -> Result<usize, StoreError> {
     let mut written = 0;
-    let mut batch: Vec<(i64, Outcome)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Done> = Vec::with_capacity(BATCH);
     while let Some(first) = rx.recv().await {
-        batch.push((first.id, first.outcome));
+        batch.push(first);
         let deadline = tokio::time::Instant::now() + WAIT;
         while batch.len() < BATCH {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(d)) => batch.push((d.id, d.outcome)),
+                Ok(Some(d)) => batch.push(d),
                 // Every sender is gone (the page is over), or the batch waited long enough.
                 Ok(None) | Err(_) => break,
             }
         }
-        deliveries::record(store.pool(), &batch).await?;
-        written += batch.len();
-        batch.clear();
+        // Refusals are scored before their rows are marked failed: a crash in between
+        // sends the copy again, and the once-a-day rule keeps the second refusal from
+        // counting twice.
+        for r in batch.iter().filter_map(|d| d.refused.as_ref()) {
+            if let Err(e) = bounce::refused(store, config, templates, r).await {
+                tracing::error!(list = %r.list_id, address = %r.address, error = %e, "cannot score a refusal");
+            }
+        }
+        let outcomes: Vec<(i64, Outcome)> = batch.drain(..).map(|d| (d.id, d.outcome)).collect();
+        deliveries::record(store.pool(), &outcomes).await?;
+        written += outcomes.len();
     }
     Ok(written)
 }
