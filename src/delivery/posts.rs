@@ -13,6 +13,7 @@ use crate::actions::bounce::Refused;
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
 use crate::handlers::{self, ListCopy, Personal, arc};
+use crate::shutdown::Shutdown;
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
 use crate::templates::Templates;
@@ -34,6 +35,8 @@ const FILE_BATCH: usize = 100;
 type Copies = HashMap<(i64, String), Result<Arc<ListCopy>, String>>;
 
 /// Attempt every post recipient due now; `dns` looks up the authors' DMARC policies.
+/// Once `shutdown` is set no copy starts: the copies in flight end, their outcomes are
+/// written, and the rest stays queued for the next run.
 pub async fn deliver_posts(
     config: &Config,
     templates: &Arc<Templates>,
@@ -41,6 +44,7 @@ pub async fn deliver_posts(
     sink: &Sink,
     secret: &str,
     dns: &Resolver,
+    shutdown: &Shutdown,
 ) -> Result<Pass, StoreError> {
     // Posts leave in their lane: the relays keep the answers' share of rate and quota.
     let sink = &sink.lane(Lane::Posts);
@@ -52,6 +56,9 @@ pub async fn deliver_posts(
     let mut pass = Pass::default();
     let mut cursor = deliveries::Cursor::new();
     loop {
+        if shutdown.is_set() {
+            return Ok(pass);
+        }
         let due = deliveries::due(store.pool(), &mut cursor, PAGE).await?;
         if due.is_empty() {
             return Ok(pass);
@@ -85,7 +92,7 @@ pub async fn deliver_posts(
             let recorder = recorder;
             match config.delivery.mode {
                 Mode::Personalised => {
-                    personalised(config, sink, secret, copies, due, &recorder).await
+                    personalised(config, sink, secret, copies, due, &recorder, shutdown).await
                 }
                 Mode::Batch => {
                     // The large providers' members get their own copy, with their own link.
@@ -93,8 +100,10 @@ pub async fn deliver_posts(
                         .into_iter()
                         .partition(|d| config.delivery.personal_domain(&d.rcpt));
                     let mut outcomes =
-                        personalised(config, sink, secret, copies, own, &recorder).await;
-                    outcomes.extend(batched(config, sink, secret, copies, shared, &recorder).await);
+                        personalised(config, sink, secret, copies, own, &recorder, shutdown).await;
+                    outcomes.extend(
+                        batched(config, sink, secret, copies, shared, &recorder, shutdown).await,
+                    );
                     outcomes
                 }
             }
@@ -270,15 +279,21 @@ async fn personalised(
     copies: &Copies,
     due: Vec<Due>,
     recorder: &Recorder,
+    shutdown: &Shutdown,
 ) -> Vec<(i64, Outcome)> {
     futures::stream::iter(due)
         .map(|d| async move {
+            // Between two sends: after shutdown, the row stays queued.
+            if shutdown.is_set() {
+                return None;
+            }
             let done = personal(config, sink, secret, copies, d).await;
             let kept = (done.id, done.outcome.clone());
             recorder.push(done).await;
-            kept
+            Some(kept)
         })
         .buffer_unordered(sink.concurrency())
+        .filter_map(std::future::ready)
         .collect()
         .await
 }
@@ -321,6 +336,7 @@ async fn batched(
     copies: &Copies,
     due: Vec<Due>,
     recorder: &Recorder,
+    shutdown: &Shutdown,
 ) -> Vec<(i64, Outcome)> {
     let per_message = match sink {
         Sink::File(_) => FILE_BATCH,
@@ -350,6 +366,9 @@ async fn batched(
     let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
         .map(|g| async move {
             let mut kept = Vec::with_capacity(g.len());
+            if shutdown.is_set() {
+                return kept;
+            }
             for done in group(config, sink, secret, copies, noreply, g).await {
                 kept.push((done.id, done.outcome.clone()));
                 recorder.push(done).await;
