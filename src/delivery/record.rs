@@ -103,3 +103,114 @@ async fn write(
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BATCH, Done, recorder, window};
+    use crate::config::Config;
+    use crate::store::Store;
+    use crate::store::deliveries::Outcome;
+    use crate::templates::Templates;
+    use sqlx::Row;
+
+    const ROWS: i64 = 120;
+
+    async fn store(dir: &std::path::Path) -> Store {
+        let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        for id in 1..=ROWS {
+            sqlx::query(
+                "INSERT INTO deliveries (id, post_id, list_id, rcpt, status, next_attempt_at)
+                 VALUES ($1, 1, 'thpt', $2, 'queued', 0)",
+            )
+            .bind(id)
+            .bind(format!("gv{id}@school.test"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        store
+    }
+
+    async fn sent(store: &Store) -> i64 {
+        sqlx::query("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    fn config() -> Config {
+        toml::from_str(
+            "[site]\ndomain = \"moet.test\"\nname = \"Bộ\"\nnoreply = \"norply@moet.test\"\n\n[delivery]\n",
+        )
+        .unwrap()
+    }
+
+    fn done(id: i64) -> Done {
+        Done {
+            id,
+            outcome: Outcome::Sent {
+                relay: "sink".into(),
+            },
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn the_window_is_the_transactions_in_flight_and_two_batches() {
+        assert_eq!(window(4, 1), 104);
+        assert_eq!(window(4, 100), 500);
+        assert_eq!(window(1, 1), 1 + 2 * BATCH);
+    }
+
+    /// However fast the outcomes come, no more than two batches are ever unwritten, and
+    /// the last ones are written when the sends are over.
+    #[tokio::test]
+    async fn never_more_than_two_batches_are_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (config, templates) = (config(), Templates::new(dir.path()));
+        let (rec, writer) = recorder(&store, &config, &templates);
+        let sends = async {
+            for id in 1..=ROWS {
+                rec.push(done(id)).await;
+                let unwritten = id - sent(&store).await;
+                assert!(
+                    unwritten <= 2 * BATCH as i64,
+                    "{unwritten} outcomes unwritten after {id}"
+                );
+            }
+            drop(rec);
+        };
+        let (written, ()) = tokio::join!(writer, sends);
+        assert_eq!(written.unwrap(), ROWS as usize);
+        assert_eq!(sent(&store).await, ROWS);
+    }
+
+    /// A batch that does not fill is written after at most `WAIT`, while the sends go on.
+    #[tokio::test]
+    async fn a_batch_that_does_not_fill_is_written_without_waiting_for_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (config, templates) = (config(), Templates::new(dir.path()));
+        let (rec, writer) = recorder(&store, &config, &templates);
+        let sends = async {
+            for id in 1..=3 {
+                rec.push(done(id)).await;
+            }
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+            while sent(&store).await < 3 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "three outcomes still unwritten while the sends go on"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            drop(rec);
+        };
+        let (written, ()) = tokio::join!(writer, sends);
+        assert_eq!(written.unwrap(), 3);
+    }
+}
