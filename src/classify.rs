@@ -302,7 +302,14 @@ pub fn classify(msg: &Inbound, config: &Config, mailbox: &Mailbox) -> Decision {
 
 /// The report `msg` carries, as a decision.
 fn report(msg: &Inbound, config: &Config) -> Option<Decision> {
-    let report = msg.report.clone()?;
+    let mut report = msg.report.clone()?;
+    // A report never names the site's own addresses (a list, the no-reply address and
+    // its VERP forms, a registration address) as failed or complaining.
+    report.recipients.retain(|r| {
+        !config
+            .own_addresses()
+            .any(|own| address::same(own, &r.address))
+    });
     let noreply = config.site.noreply.get_ref();
     let named: Vec<&str> = report
         .recipients

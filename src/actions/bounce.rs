@@ -209,8 +209,8 @@ async fn score(
         *policy.soft_weight.get_ref()
     };
     let now = crate::store::now();
-    let (score, counted) = bounces::next_score(policy, stored, weight, now);
-    bounces::set_score(&mut *conn, &list_id, &address, (score, counted), now).await?;
+    let (score, counted, at) = bounces::next_score(policy, stored, weight, now);
+    bounces::set_score(&mut *conn, &list_id, &address, (score, counted, at)).await?;
     let threshold = *policy.threshold.get_ref();
     if score >= threshold {
         let why = match (event.kind.as_str(), &event.diagnostic) {

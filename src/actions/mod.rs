@@ -2,7 +2,7 @@
 //! membership, token, audit and outbound rows inside the caller's transaction; they never
 //! send mail themselves.
 
-mod answer;
+pub mod answer;
 pub mod bounce;
 mod complaint;
 mod confirm;
@@ -10,7 +10,7 @@ pub mod disabled;
 pub mod post;
 mod register;
 pub mod sync;
-mod unsubscribe;
+pub mod unsubscribe;
 
 use crate::classify::{Class, Decision};
 use crate::compose::ComposeError;

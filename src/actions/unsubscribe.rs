@@ -3,6 +3,7 @@
 
 use super::{ActionError, Ctx, answer};
 use crate::compose::Kind;
+use crate::config::List;
 use crate::store::inbound::Disposition;
 use crate::store::members::{self, Change, Status};
 use crate::store::settings;
@@ -65,24 +66,53 @@ pub async fn one_click(
     let Some(list) = ctx.config.list(list_id) else {
         return Ok(Disposition::Ignored);
     };
+    let how = Leaving {
+        actor: &ctx.actor(),
+        inbound_id: Some(ctx.inbound_id),
+        reason: "List-Unsubscribe mail from the member's address",
+    };
+    leave(conn, &ctx.env(), list, &from.address, &how).await?;
+    tracing::info!(list = list_id, address = %from.address, "left through List-Unsubscribe");
+    Ok(Disposition::Handled)
+}
+
+/// How a member leaves at once (their own proof in hand): who did it and why, for the audit.
+pub struct Leaving<'a> {
+    /// The audit actor: `mail:ID`, `web:one-click`, …
+    pub actor: &'a str,
+    /// The inbound mail behind it, if any.
+    pub inbound_id: Option<i64>,
+    /// The audit reason.
+    pub reason: &'a str,
+}
+
+/// `address` leaves `list` at once, audited; a member who was on it is sent the goodbye.
+/// The one path for a proven leave, by mail (List-Unsubscribe) or by the web (one-click
+/// link, member page). Returns the status before.
+pub async fn leave(
+    conn: &mut AnyConnection,
+    env: &answer::Env<'_>,
+    list: &List,
+    address: &str,
+    how: &Leaving<'_>,
+) -> Result<Option<Status>, ActionError> {
     let before = members::apply(
         &mut *conn,
         &Change {
-            list_id,
-            address: &from.address,
+            list_id: list.id(),
+            address,
             display_name: None,
             status: Status::Unsubscribed,
             source: "email",
             action: "unsubscribe",
-            actor: &ctx.actor(),
-            inbound_id: Some(ctx.inbound_id),
-            reason: "List-Unsubscribe mail from the member's address",
+            actor: how.actor,
+            inbound_id: how.inbound_id,
+            reason: how.reason,
         },
     )
     .await?;
     if before != Some(Status::Unsubscribed) && before.is_some() {
-        answer::send(conn, ctx, Kind::Goodbye, list, &from.address, None).await?;
+        answer::notice(conn, env, Kind::Goodbye, list, address, None, false).await?;
     }
-    tracing::info!(list = list_id, address = %from.address, "left through List-Unsubscribe");
-    Ok(Disposition::Handled)
+    Ok(before)
 }

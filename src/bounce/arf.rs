@@ -5,10 +5,27 @@
 
 use super::fields::{self, Group};
 use super::{Kind, Outcome, Recipient, Recipients, Report, is_message_part, original, part_text};
-use mail_parser::Message;
+use mail_parser::{Message, PartType};
 
-/// The report a message/feedback-report part makes of `msg`.
+/// Whether `msg` is a delivery report itself: the message it returns is then the
+/// original, not a wrapped complaint.
+fn is_delivery_report(msg: &Message<'_>) -> bool {
+    msg.parts
+        .iter()
+        .any(|p| is_message_part(p, &["delivery-status", "global-delivery-status"]))
+}
+
+/// How deep a complaint may be wrapped: a report inside a forwarded message inside a
+/// multipart/mixed (Hotmail, Outlook.com).
+const MAX_DEPTH: usize = 3;
+
+/// The report a message/feedback-report part makes of `msg`, or of a message it
+/// carries, however deep (within [`MAX_DEPTH`]).
 pub(super) fn read(msg: &Message<'_>) -> Outcome {
+    read_at(msg, 0)
+}
+
+fn read_at(msg: &Message<'_>, depth: usize) -> Outcome {
     let mut report = Group::default();
     let mut found = false;
     for part in msg
@@ -24,7 +41,20 @@ pub(super) fn read(msg: &Message<'_>) -> Outcome {
         }
     }
     if !found {
-        return Outcome::NotMine;
+        if depth >= MAX_DEPTH || is_delivery_report(msg) {
+            return Outcome::NotMine;
+        }
+        // A complaint forwarded or wrapped: look inside the messages it carries.
+        return msg
+            .parts
+            .iter()
+            .filter_map(|p| match &p.body {
+                PartType::Message(inner) => Some(inner),
+                _ => None,
+            })
+            .map(|inner| read_at(inner, depth + 1))
+            .find(|o| !matches!(o, Outcome::NotMine))
+            .unwrap_or(Outcome::NotMine);
     }
     let feedback_type = report
         .get("feedback-type")

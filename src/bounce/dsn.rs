@@ -6,10 +6,11 @@
 use super::fields::{self, Group};
 use super::status;
 use super::{
-    Kind, Outcome, Recipient, Recipients, Report, formats, is_message_part, normalize_address,
-    original, part_text,
+    Kind, Outcome, Recipient, Recipients, Report, body_text, formats, is_message_part, machine,
+    normalize_address, original, part_text,
 };
 use mail_parser::Message;
+use std::borrow::Cow;
 
 /// What a DSN says was done for one recipient (RFC 3464 §2.3.3).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -20,23 +21,26 @@ enum Action {
     Done,
 }
 
-/// The report a delivery-status part makes of `msg`.
+/// The report a delivery-status part makes of `msg`; or, from a machine-made message
+/// without one, the DSN fields written in its text (Amazon WorkMail and SES, some
+/// gateways).
 pub(super) fn read(msg: &Message<'_>) -> Outcome {
-    let parts: Vec<_> = msg
+    let mut texts: Vec<Cow<'_, str>> = msg
         .parts
         .iter()
         .filter(|p| is_message_part(p, &["delivery-status", "global-delivery-status"]))
+        .filter_map(part_text)
         .collect();
-    if parts.is_empty() {
-        return Outcome::NotMine;
+    if texts.is_empty() {
+        match fields_in_text(msg) {
+            Some(text) => texts.push(Cow::Owned(text)),
+            None => return Outcome::NotMine,
+        }
     }
     let mut per_message = Group::default();
     let mut per_recipient: Vec<Group> = Vec::new();
-    for part in parts {
-        let Some(text) = part_text(part) else {
-            continue;
-        };
-        for group in fields::groups(&text) {
+    for text in &texts {
+        for group in fields::groups(text) {
             for g in group.split_before(&["original-recipient", "final-recipient"]) {
                 if g.has("final-recipient") || g.has("original-recipient") {
                     per_recipient.push(g);
@@ -84,9 +88,12 @@ pub(super) fn read(msg: &Message<'_>) -> Outcome {
             .map(str::to_string)
             .or_else(|| words_for(&address))
             .or_else(|| final_recipient.as_deref().and_then(words_for));
-        let delayed = action == Action::Delayed;
-        all_delayed &= delayed;
         let status = status::status(status_field, diagnostic.as_deref());
+        // "Delayed" with words saying the message expired is the last word, not a
+        // warning (OpenSMTPD writes its expiry reports so). Status x.4.7 alone is not
+        // enough: Exchange gives it to its delay warnings.
+        let delayed = action == Action::Delayed && !expired(diagnostic.as_deref());
+        all_delayed &= delayed;
         let permanent =
             !delayed && status::permanent(status.as_deref(), diagnostic.as_deref(), None);
         recipients.push(Recipient {
@@ -139,6 +146,24 @@ pub(super) fn read(msg: &Message<'_>) -> Outcome {
     })
 }
 
+/// The text of a machine-made `msg` when it holds DSN per-recipient fields: a group
+/// with Final-Recipient (or Original-Recipient) and Status or Action, before any
+/// quoted original.
+fn fields_in_text(msg: &Message<'_>) -> Option<String> {
+    if !machine::made(msg) {
+        return None;
+    }
+    let body = body_text(msg);
+    let text = original::quote_start(&body)
+        .and_then(|q| body.get(..q))
+        .unwrap_or(&body);
+    let has = fields::groups(text).into_iter().any(|g| {
+        (g.has("final-recipient") || g.has("original-recipient"))
+            && (g.has("status") || g.has("action"))
+    });
+    has.then(|| text.to_string())
+}
+
 /// What the Action field says, or, without one, what the status class implies.
 fn action(field: Option<&str>, status_field: Option<&str>) -> Action {
     let word = field
@@ -157,6 +182,14 @@ fn action(field: Option<&str>, status_field: Option<&str>) -> Action {
             _ => Action::Failed,
         },
     }
+}
+
+/// Whether a recipient's words say its message expired in the queue.
+fn expired(diagnostic: Option<&str>) -> bool {
+    diagnostic.is_some_and(|d| {
+        let lower = d.to_ascii_lowercase();
+        lower.contains("envelope expired") || lower.contains("message expired")
+    })
 }
 
 /// The address of a typed field like `rfc822; a@b` (the type is optional).

@@ -7,8 +7,8 @@
 use super::lines::{self, ADDRESS, Found, after_line, angle_paragraphs, indented_entries, merge};
 use super::status;
 use super::{
-    Kind, Outcome, Recipient, Recipients, Report, body_text, has_header, header_addresses,
-    is_system_address, machine, original,
+    Kind, Outcome, Recipient, Recipients, Report, body_text, generic, has_header, header_addresses,
+    is_system_address, machine, original, phrases,
 };
 use mail_parser::Message;
 use regex::Regex;
@@ -74,7 +74,8 @@ pub(super) fn scan_body(msg: &Message<'_>) -> Option<Scan> {
 }
 
 /// The recipients of `scan`: the bounce's own addresses (its sender, the addresses it
-/// was sent to, mailer-daemon and postmaster) and delivered ones left out.
+/// was sent to, mailer-daemon and postmaster), the returned mail's author and delivered
+/// ones left out.
 pub(super) fn recipients(scan: &Scan, msg: &Message<'_>) -> Vec<Recipient> {
     let own: Vec<String> = [
         "From",
@@ -88,6 +89,7 @@ pub(super) fn recipients(scan: &Scan, msg: &Message<'_>) -> Vec<Recipient> {
     ]
     .iter()
     .flat_map(|h| header_addresses(msg, h))
+    .chain(original::authors(msg))
     .collect();
     let mut out = Recipients::default();
     for f in &scan.found {
@@ -165,83 +167,189 @@ const GMAIL: [&str; 11] = [
     "there was a temporary problem delivering your message to",
 ];
 const GROUPWISE: [&str; 1] = ["the message that you sent was undeliverable to the following"];
-const DOMINO: [&str; 4] = [
+const DOMINO: [&str; 3] = [
     "not listed in domino directory",
     "not listed in public name & address book",
     "\nwas not delivered to:",
-    "your message was not delivered to",
+];
+
+/// A bounce's own words, as the format readers look at them.
+pub(super) struct Text<'a> {
+    /// The text before any quoted original.
+    pub text: &'a str,
+    /// `text`, ASCII-lowercased.
+    pub lower: String,
+    /// `text` folded ([`crate::text::fold`]), for the phrases of every language.
+    pub folded: String,
+    /// `text`'s lines.
+    pub lines: Vec<&'a str>,
+    /// The whole message.
+    pub msg: &'a Message<'a>,
+    /// Whether the message returns the original (attached or quoted).
+    pub returned: bool,
+}
+
+/// One format: how it is recognised, how its addresses are read, and the sentences of
+/// its delay warnings. Adding a format is one row in [`FORMATS`] and one reader.
+struct Format {
+    name: &'static str,
+    /// Whether a text is in this format (its fingerprint).
+    known: fn(&Text) -> bool,
+    /// The failed addresses it names, with their words.
+    read: fn(&Text) -> Vec<Found>,
+    /// Sentences (lowercase) that make it a delay warning.
+    delay: &'static [&'static str],
+}
+
+/// The formats, tried in order; the generic reader comes last.
+const FORMATS: &[Format] = &[
+    Format {
+        name: "postfix",
+        known: |t| any(&t.lower, &POSTFIX),
+        read: |t| postfix(&t.lines),
+        delay: &[
+            "this is a warning only",
+            "your message could not be delivered for more than",
+        ],
+    },
+    Format {
+        name: "qmail",
+        known: |t| any(&t.lower, &QMAIL),
+        read: |t| angle_paragraphs(&t.lines),
+        delay: &[],
+    },
+    Format {
+        name: "yahoo",
+        known: |t| any(&t.lower, &YAHOO),
+        read: |t| angle_paragraphs(&t.lines),
+        delay: &[],
+    },
+    Format {
+        name: "exim",
+        known: |t| any(&t.lower, &EXIM),
+        read: |t| exim(&t.lines),
+        delay: &["has not yet been delivered to one or more of its"],
+    },
+    Format {
+        name: "sendmail",
+        known: |t| any(&t.lower, &SENDMAIL) && t.lower.contains("-----"),
+        read: |t| sendmail(&t.lines),
+        delay: &[
+            "this is a warning message only",
+            "transient non-fatal errors",
+            "will keep trying until message is",
+            "warning: message still undelivered after",
+        ],
+    },
+    Format {
+        name: "exchange",
+        known: |t| {
+            any(&t.lower, &EXCHANGE)
+                || has_header(t.msg, "X-MS-Exchange-Message-Is-Ndr")
+                || YOUR_MESSAGE_TO.is_match(t.text)
+        },
+        read: |t| exchange(t.text, &t.lines),
+        delay: &[
+            "delivery is delayed to these recipients or groups",
+            "this message hasn't been delivered yet",
+            "delivery of your message has been delayed",
+        ],
+    },
+    Format {
+        name: "gmail",
+        known: |t| any(&t.lower, &GMAIL) || WASNT_DELIVERED.is_match(t.text),
+        read: |t| gmail(t.text, &t.lines),
+        delay: &[
+            "has been delayed",
+            "have been delayed",
+            "** delivery incomplete **",
+            "there was a temporary problem delivering",
+        ],
+    },
+    Format {
+        name: "groupwise",
+        known: |t| any(&t.lower, &GROUPWISE),
+        read: |t| groupwise(&t.lines),
+        delay: &[],
+    },
+    Format {
+        name: "domino",
+        known: |t| any(&t.lower, &DOMINO) || NOT_DELIVERED_TO.is_match(t.text),
+        read: |t| domino(t.text, &t.lines),
+        delay: &[],
+    },
+    Format {
+        name: "generic",
+        known: |t| {
+            phrases::says_failure(&t.folded)
+                || phrases::says_delay(&t.folded)
+                || phrases::bounce_subject(machine::msg_subject(t.msg))
+                || has_header(t.msg, "X-Failed-Recipients")
+                || (t.returned && generic::reply(t.text).is_some())
+        },
+        read: |t| generic::read(&t.lines, t.msg),
+        delay: &[],
+    },
 ];
 
 /// The format of `text` (the bounce's own words, before any quoted original) and what it
 /// says, if it is a known one.
 pub(super) fn scan(text: &str, msg: &Message<'_>) -> Option<Scan> {
     let text = super::cut(text, super::MAX_TEXT);
-    let lower = text.to_ascii_lowercase();
-    let subject = machine::msg_subject(msg).trim().to_lowercase();
-    let lines: Vec<&str> = text.lines().collect();
-    let exchange_ndr = has_header(msg, "X-MS-Exchange-Message-Is-Ndr");
-
-    let (format, found, delay) = if any(&lower, &POSTFIX) {
-        let delay = any(
-            &lower,
-            &[
-                "this is a warning only",
-                "your message could not be delivered for more than",
-            ],
-        );
-        ("postfix", postfix(&lines), delay)
-    } else if any(&lower, &QMAIL) {
-        ("qmail", angle_paragraphs(&lines), false)
-    } else if any(&lower, &YAHOO) {
-        ("yahoo", angle_paragraphs(&lines), false)
-    } else if any(&lower, &EXIM) {
-        let delay = lower.contains("has not yet been delivered to one or more of its");
-        ("exim", exim(&lines, msg), delay)
-    } else if any(&lower, &SENDMAIL) && lower.contains("-----") {
-        let delay = any(
-            &lower,
-            &[
-                "this is a warning message only",
-                "transient non-fatal errors",
-                "will keep trying until message is",
-                "warning: message still undelivered after",
-            ],
-        );
-        ("sendmail", sendmail(&lines), delay)
-    } else if any(&lower, &EXCHANGE) || exchange_ndr || YOUR_MESSAGE_TO.is_match(text) {
-        let delay = any(
-            &lower,
-            &[
-                "delivery is delayed to these recipients or groups",
-                "this message hasn't been delivered yet",
-                "delivery of your message has been delayed",
-            ],
-        );
-        ("exchange", exchange(text, &lines), delay)
-    } else if any(&lower, &GMAIL) || WASNT_DELIVERED.is_match(text) {
-        let delay = any(
-            &lower,
-            &[
-                "has been delayed",
-                "have been delayed",
-                "** delivery incomplete **",
-                "there was a temporary problem delivering",
-            ],
-        );
-        ("gmail", gmail(text, &lines), delay)
-    } else if any(&lower, &GROUPWISE) {
-        ("groupwise", groupwise(&lines), false)
-    } else if any(&lower, &DOMINO) {
-        ("domino", domino(text, &lines), false)
-    } else {
-        return None;
+    let t = Text {
+        text,
+        lower: text.to_ascii_lowercase(),
+        folded: crate::text::fold(text),
+        lines: text.lines().collect(),
+        msg,
+        returned: original::from_parts(msg).is_some()
+            || original::quote_start(&body_text(msg)).is_some(),
     };
+    let subject = machine::msg_subject(msg).trim().to_lowercase();
+    let format = FORMATS.iter().find(|f| (f.known)(&t))?;
+    let mut found = (format.read)(&t);
+    if format.name != "generic" {
+        // A known layout that names nobody: X-Failed-Recipients, or the words around
+        // the addresses, may; and the server's reply may stand apart from its list.
+        let nearby = generic::read(&t.lines, msg);
+        if found.is_empty() {
+            found = nearby;
+        } else {
+            for f in found
+                .iter_mut()
+                .filter(|f| f.diagnostic.as_deref().and_then(generic::reply).is_none())
+            {
+                if let Some(words) = nearby
+                    .iter()
+                    .find(|n| n.address == f.address)
+                    .and_then(|n| n.diagnostic.as_deref())
+                    .filter(|w| generic::reply(w).is_some())
+                {
+                    f.diagnostic = Some(words.to_string());
+                }
+            }
+        }
+    }
+    let delay = any(&t.lower, format.delay)
+        || delay_subject(&subject)
+        || (format.name == "generic" && generic_delay(&t, &found));
     Some(Scan {
-        format,
-        delay: delay || delay_subject(&subject),
-        hint: hint(&lower),
+        format: format.name,
+        delay,
+        hint: hint(&t.lower),
         found,
     })
+}
+
+/// Whether a bounce read by the generic reader is a delay warning: it says delivery is
+/// delayed, and no address it names failed with a 5xx reply.
+fn generic_delay(t: &Text, found: &[Found]) -> bool {
+    phrases::says_delay(&t.folded)
+        && !found.iter().any(|f| {
+            let words = f.diagnostic.as_deref().map(lines::server_words);
+            status::status(None, words).is_some_and(|s| s.starts_with('5'))
+        })
+        && (!phrases::says_failure(&t.folded) || !found.is_empty())
 }
 
 /// Whether a subject (lowercase) announces a delay warning.
@@ -294,8 +402,8 @@ fn postfix(lines: &[&str]) -> Vec<Found> {
 }
 
 /// Exim: the indented list after "The following address(es) failed:" (or, in a
-/// warning, "… has not yet been delivered is:"), else its X-Failed-Recipients header.
-fn exim(lines: &[&str], msg: &Message<'_>) -> Vec<Found> {
+/// warning, "… has not yet been delivered is:").
+fn exim(lines: &[&str]) -> Vec<Found> {
     let start = after_line(lines, |l| {
         l.ends_with("failed:") || l.contains("to which the message has not yet been delivered")
     });
@@ -315,12 +423,6 @@ fn exim(lines: &[&str], msg: &Message<'_>) -> Vec<Found> {
             f.address = alias;
             f.diagnostic = (!after.is_empty()).then_some(after);
         }
-    }
-    if found.is_empty() {
-        found = header_addresses(msg, "X-Failed-Recipients")
-            .into_iter()
-            .map(|a| Found::new(a, None))
-            .collect();
     }
     found
 }

@@ -75,6 +75,14 @@ pub(super) fn first_address(text: &str) -> Option<String> {
         .find_map(|m| normalize_address(m.as_str()))
 }
 
+/// Every address in `text`, in order.
+pub(super) fn addresses(text: &str) -> Vec<String> {
+    ANY_ADDRESS
+        .find_iter(text)
+        .filter_map(|m| normalize_address(m.as_str()))
+        .collect()
+}
+
 /// Leading whitespace of `line`, in characters.
 fn indent(line: &str) -> usize {
     line.chars().take_while(|c| *c == ' ' || *c == '\t').count()

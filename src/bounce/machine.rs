@@ -6,51 +6,31 @@
 use super::{has_header, header_text, root_headers};
 use mail_parser::Message;
 
-/// Subjects (lowercase) that bounces and delay warnings start with.
-const BOUNCE_SUBJECTS: [&str; 20] = [
-    "undelivered mail returned to sender",
-    "undeliverable:",
-    "undeliverable mail",
-    "undeliverable message",
-    "undelivered mail",
-    "mail delivery failed",
-    "mail delivery failure",
-    "failure notice",
-    "delivery status notification",
-    "returned mail:",
-    "mail system error - returned mail",
-    "delivery failure",
-    "delivery failed",
-    "nondeliverable mail",
-    "non-delivery report",
-    "message not delivered",
-    "delayed mail (still being retried)",
-    "warning: message",
-    "warning: could not send message",
-    "delivery delayed",
-];
-
 /// Whether `msg` was made by a mail system, so that its text may be read as a report.
+/// Bounce evidence (a mailer's sender, a bounce subject, X-Failed-Recipients, an NDR
+/// header) wins over auto-reply headers, which some mailers put on bounces too
+/// (`Precedence: bulk`, `Auto-Submitted: auto-replied`).
 pub(super) fn made(msg: &Message<'_>) -> bool {
-    let daemon = sent_by_daemon(msg);
-    if auto_reply(msg) && !daemon {
+    let evidence = sent_by_daemon(msg)
+        || bounce_subject(msg)
+        || has_header(msg, "X-MS-Exchange-Message-Is-Ndr")
+        || has_header(msg, "X-Failed-Recipients");
+    if evidence {
+        return true;
+    }
+    if auto_reply(msg) {
         return false;
     }
-    daemon
-        || null_return_path(msg)
+    null_return_path(msg)
         || matches!(
             auto_submitted(msg).as_deref(),
             Some("auto-generated" | "auto-notified")
         )
-        || bounce_subject(msg)
-        || has_header(msg, "X-MS-Exchange-Message-Is-Ndr")
-        || has_header(msg, "X-Failed-Recipients")
 }
 
-/// Whether the subject says delivery failed or is delayed.
+/// Whether the subject says delivery failed or is delayed, in any common language.
 pub(super) fn bounce_subject(msg: &Message<'_>) -> bool {
-    let subject = msg_subject(msg).trim().to_lowercase();
-    BOUNCE_SUBJECTS.iter().any(|s| subject.starts_with(s))
+    super::phrases::bounce_subject(msg_subject(msg))
 }
 
 /// The subject, decoded; empty when there is none.
@@ -72,7 +52,8 @@ fn sent_by_daemon(msg: &Message<'_>) -> bool {
         || from_is_bare_daemon(msg)
 }
 
-/// `From: MAILER-DAEMON` with no domain at all, as some mailers write it.
+/// `From: MAILER-DAEMON` with no domain at all, or `From: MAILER-DAEMON <>` (dma), as
+/// some mailers write it.
 fn from_is_bare_daemon(msg: &Message<'_>) -> bool {
     root_headers(msg)
         .iter()
@@ -82,6 +63,7 @@ fn from_is_bare_daemon(msg: &Message<'_>) -> bool {
         .any(|a| {
             a.address
                 .as_deref()
+                .filter(|s| !s.trim().is_empty())
                 .or(a.name.as_deref())
                 .is_some_and(|s| s.trim().eq_ignore_ascii_case("mailer-daemon"))
         })

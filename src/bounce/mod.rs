@@ -15,9 +15,11 @@ mod arf;
 mod dsn;
 mod fields;
 mod formats;
+mod generic;
 mod lines;
 mod machine;
 mod original;
+mod phrases;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -100,10 +102,30 @@ pub fn read(msg: &Message<'_>) -> Option<Report> {
         match reader(msg) {
             Outcome::NotMine => continue,
             Outcome::Nothing => return None,
-            Outcome::Found(report) => return Some(report),
+            Outcome::Found(mut report) => {
+                if report.recipients.is_empty() && report.kind != Kind::Complaint {
+                    report.recipients = failed_recipients(msg, report.kind == Kind::Failure);
+                }
+                return Some(report);
+            }
         }
     }
     None
+}
+
+/// The recipients `X-Failed-Recipients` names (Exim, Google), for a report whose own
+/// fields and words name nobody; `permanent` unless the report is a delay warning.
+fn failed_recipients(msg: &Message<'_>, permanent: bool) -> Vec<Recipient> {
+    let mut out = Recipients::default();
+    for address in header_addresses(msg, "X-Failed-Recipients") {
+        out.push(Recipient {
+            address,
+            status: None,
+            permanent,
+            diagnostic: None,
+        });
+    }
+    out.list
 }
 
 /// What one reader makes of a message.
@@ -131,26 +153,59 @@ fn cut(s: &str, max: usize) -> &str {
     s.get(..end).unwrap_or("")
 }
 
-/// An address as reports give it (`<a@b>`, `'a@b'`, `a@b.`), normalised: lowercase, no
-/// brackets or quotes. `None` unless it looks like `local@domain`.
+/// An address as reports give it (`<a@b>`, `'a@b'`, `a@b.`, `mailto:a@b`, X.400's
+/// `dda:SMTP=a@b`), normalised: lowercase, no brackets or quotes. `None` unless it is a
+/// valid `local@domain` (see [`valid_address`]).
 fn normalize_address(raw: &str) -> Option<String> {
     let a = raw
         .trim()
-        .trim_start_matches(['<', '\'', '"', '('])
-        .trim_end_matches(['>', '\'', '"', ')', '.', ',', ';', ':'])
+        .trim_start_matches(['<', '\'', '"', '(', '['])
+        .trim_end_matches(['>', '\'', '"', ')', ']', '.', ',', ';', ':'])
         .trim();
     let a = a.strip_prefix("mailto:").unwrap_or(a);
-    let (local, domain) = a.rsplit_once('@')?;
-    let ok = !local.is_empty()
-        && !domain.is_empty()
-        && a.len() <= 254
-        && !a
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !local.contains('@');
-    ok.then(|| a.to_lowercase())
+    let a = strip_x400(a);
+    valid_address(a).then(|| a.to_lowercase())
+}
+
+/// `a@b` out of the X.400 forms Exchange writes (`dda:SMTP=a@b`, `SMTP:a@b`, `smtp=a@b`).
+fn strip_x400(a: &str) -> &str {
+    let lower = a.get(..a.len().min(12)).unwrap_or("").to_ascii_lowercase();
+    for prefix in ["dda:smtp=", "smtp=", "smtp:", "rfc822;", "rfc822:"] {
+        if lower.starts_with(prefix) {
+            return a.get(prefix.len()..).unwrap_or("").trim();
+        }
+    }
+    a
+}
+
+/// Whether `a` is an address a mail system could have tried to deliver to: a dot-atom
+/// local part (RFC 5322 atext, UTF-8 allowed as RFC 6531 does, no leading, trailing or
+/// doubled dot) and a domain of dot-separated labels (letters, digits, inner hyphens) with
+/// at least two labels, the last not all digits; at most 254 bytes, 64 in the local part.
+fn valid_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let atom_ok = |atom: &str| !atom.is_empty() && atom.chars().all(|c| atext(c) || !c.is_ascii());
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| {
+                c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
+            })
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    a.len() <= 254
+        && local.len() <= 64
+        && local.split('.').all(atom_ok)
+        && labels.len() >= 2
+        && labels.iter().all(|l| label_ok(l))
+        && !labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether `address` is a mail system's own (mailer-daemon, postmaster), which a report

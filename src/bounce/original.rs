@@ -31,18 +31,63 @@ const QUOTE_MARKERS: [&str; 17] = [
     "----- headers of the original message -----",
 ];
 
+/// Words (folded) that, on a line drawn with dashes (`---------- Copy of your message
+/// ----------`), announce the returned message in any of the languages bounces use.
+const QUOTE_WORDS: [&str; 27] = [
+    "original",
+    "copy of",
+    "returned message",
+    "message follows",
+    "unsent message",
+    "message header",
+    "headers of",
+    "below this line",
+    "kopie",
+    "ursprungliche",
+    "copie",
+    "message d'origine",
+    "copia",
+    "mensaje",
+    "messaggio",
+    "mensagem",
+    "oorspronkelijk",
+    "bericht",
+    "исходное",
+    "копия",
+    "原始",
+    "原邮件",
+    "原信",
+    "元のメッセージ",
+    "元メール",
+    "thu goc",
+    "ban sao",
+];
+
 /// The byte offset where the quoted original starts in `text`: the start of the first
-/// marker line. Offsets are those of `text` itself.
+/// marker line (a known one, or a line drawn with dashes that names the original).
+/// Offsets are those of `text` itself.
 pub(super) fn quote_start(text: &str) -> Option<usize> {
     let mut offset = 0usize;
     for line in text.split_inclusive('\n') {
-        let lower = line.trim().to_ascii_lowercase();
-        if QUOTE_MARKERS.contains(&lower.as_str()) {
+        let trimmed = line.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        if QUOTE_MARKERS.contains(&lower.as_str()) || drawn_marker(trimmed) {
             return Some(offset);
         }
         offset += line.len();
     }
     None
+}
+
+/// `---- words ----` (or `====`, `****`) whose words name the returned message.
+fn drawn_marker(line: &str) -> bool {
+    let rule = |c: char| matches!(c, '-' | '=' | '*' | '_');
+    let lead = line.chars().take_while(|c| rule(*c)).count();
+    if lead < 3 || line.len() > 200 {
+        return false;
+    }
+    let words = crate::text::fold(line.trim_matches(|c: char| rule(c) || c.is_whitespace()));
+    !words.is_empty() && QUOTE_WORDS.iter().any(|w| words.contains(w))
 }
 
 /// The Original of the header block quoted after the marker at `start` in `text`.
@@ -65,6 +110,25 @@ pub(super) fn from_parts(msg: &Message<'_>) -> Option<Original> {
         let original = from_group(&group);
         (original != Original::default()).then_some(original)
     })
+}
+
+/// The addresses of the returned message's author (its From, Sender and Reply-To), from
+/// its parts or from the header block quoted in the text: never a failed recipient.
+pub(super) fn authors(msg: &Message<'_>) -> Vec<String> {
+    let mut groups: Vec<Group> = msg.parts.iter().skip(1).filter_map(part_headers).collect();
+    let body = super::body_text(msg);
+    if let Some(start) = quote_start(&body)
+        && let Some(rest) = body.get(start..)
+    {
+        let after_marker = rest.split_once('\n').map_or("", |(_, r)| r);
+        groups.push(fields::header_block(after_marker.trim_start()));
+    }
+    groups
+        .iter()
+        .flat_map(|g| ["from", "sender", "reply-to"].map(|name| g.get(name)))
+        .flatten()
+        .flat_map(super::lines::addresses)
+        .collect()
 }
 
 /// The header fields of `part` when it is a returned message or its headers.

@@ -730,3 +730,74 @@ fn huge_hostile_bounce_is_read_quickly_and_capped() {
         start.elapsed()
     );
 }
+
+#[test]
+fn only_valid_addresses_are_read() {
+    for ok in [
+        "a@b.test",
+        "<Le.Lan@School.test>",
+        "mailto:x+y@z.test",
+        "'dda:SMTP=u@h.test'",
+        "nguyễn@trường.vn",
+    ] {
+        assert!(normalize_address(ok).is_some(), "{ok}");
+    }
+    for bad in [
+        "david...@gmail.com",
+        ".a@b.test",
+        "a.@b.test",
+        "a@b",
+        "a@-b.test",
+        "a@b..test",
+        "a@1.2.3.4",
+        "a b@c.test",
+        "@b.test",
+    ] {
+        assert_eq!(normalize_address(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_forwarded_bounce_is_a_persons_mail() {
+    let raw = text_message(
+        "From: gv@school.test\r\nTo: dangky-thpt@moet.test\r\nSubject: Fwd: Undeliverable: [THPT] x\r\n",
+        "Please help.\n\nDelivery has failed to these recipients or groups:\n\nother@school.test\n",
+    );
+    assert_eq!(report_of(&raw), None);
+}
+
+#[test]
+fn dsn_fields_in_a_text_part_are_read() {
+    let raw = text_message(
+        "From: MAILER-DAEMON@gw.test\r\nSubject: Delivery Status Notification (Failure)\r\n",
+        "An error occurred while trying to deliver the mail to the following recipients:\n\n\
+         Reporting-MTA: dns; gw.test\n\n\
+         Final-Recipient: rfc822; gone@school.test\n\
+         Action: failed\n\
+         Status: 5.1.1\n\
+         Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\n",
+    );
+    let r = report_of(&raw).expect("a report");
+    assert_eq!(r.format, "rfc3464");
+    assert_eq!(r.recipients.len(), 1);
+    assert_eq!(r.recipients[0].address, "gone@school.test");
+    assert_eq!(r.recipients[0].status.as_deref(), Some("5.1.1"));
+}
+
+#[test]
+fn a_complaint_wrapped_in_a_forwarded_message_is_read() {
+    let inner = "From: staff@hotmail.test\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/report; report-type=feedback-report; boundary=\"in\"\r\n\r\n\
+        --in\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n\
+        --in\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n\
+        Original-Rcpt-To: <gv@hotmail.test>\r\n\r\n--in--\r\n";
+    let raw = format!(
+        "From: staff@hotmail.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\n\
+         --out\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n\
+         --out\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--out--\r\n"
+    );
+    let r = report_of(raw.as_bytes()).expect("a complaint");
+    assert_eq!(r.kind, Kind::Complaint);
+    assert_eq!(r.recipients[0].address, "gv@hotmail.test");
+}

@@ -99,6 +99,7 @@ async fn write(
         }
         let outcomes: Vec<(i64, Outcome)> = batch.drain(..).map(|d| (d.id, d.outcome)).collect();
         deliveries::record(store.pool(), &outcomes).await?;
+        crate::telemetry::deliveries(&outcomes);
         written += outcomes.len();
     }
     Ok(written)

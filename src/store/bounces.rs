@@ -100,33 +100,35 @@ pub async fn score(
 }
 
 /// A member's score after a bounce of `weight` at `now`, from the stored `score` last
-/// raised at `at` by `last_weight`: the score halves every half-life, and within a day of
-/// its last rise only a heavier bounce counts, by the difference.
+/// raised at `at` by `last_weight`, and the weight and time to store with it. Bounces
+/// count once a day: within a day of the day's first counted bounce (`at`), only a
+/// heavier one counts, by the difference, and the day keeps its start; after it, the
+/// old score has halved every half-life and the bounce counts whole.
 pub fn next_score(
     policy: &Bounces,
     stored: (f64, Option<i64>, f64),
     weight: f64,
     now: i64,
-) -> (f64, f64) {
+) -> (f64, f64, i64) {
     let (score, at, last_weight) = stored;
     let Some(at) = at else {
-        return (weight, weight);
+        return (weight, weight, now);
     };
     let elapsed = (now - at).max(0) as f64;
+    if elapsed < DAY {
+        return (
+            score + (weight - last_weight).max(0.0),
+            weight.max(last_weight),
+            at,
+        );
+    }
     let half_life = policy.half_life_days.get_ref() * DAY;
     let decayed = if half_life > 0.0 {
         score * 0.5f64.powf(elapsed / half_life)
     } else {
         0.0
     };
-    if elapsed < DAY {
-        (
-            decayed + (weight - last_weight).max(0.0),
-            weight.max(last_weight),
-        )
-    } else {
-        (decayed + weight, weight)
-    }
+    (decayed + weight, weight, now)
 }
 
 /// A confirmed member's bounce state: `(score, bounce_at, bounce_weight)`.
@@ -151,8 +153,7 @@ pub async fn set_score(
     conn: &mut AnyConnection,
     list_id: &str,
     address: &str,
-    (score, weight): (f64, f64),
-    now: i64,
+    (score, weight, at): (f64, f64, i64),
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE members SET bounce_score = $1, bounce_weight = $2, bounce_at = $3
@@ -160,7 +161,7 @@ pub async fn set_score(
     )
     .bind(score)
     .bind(weight)
-    .bind(now)
+    .bind(at)
     .bind(list_id)
     .bind(address)
     .execute(conn)
@@ -240,13 +241,14 @@ mod tests {
         let p = policy();
         let t0 = 1_000_000;
         let first = next_score(&p, (0.0, None, 0.0), 1.0, t0);
-        assert_eq!(first, (1.0, 1.0));
+        assert_eq!(first, (1.0, 1.0, t0));
         // The same day: a second hard bounce adds nothing, a soft one after a hard neither.
         let same_day = next_score(&p, (1.0, Some(t0), 1.0), 1.0, t0 + 3600);
-        assert!((same_day.0 - 1.0).abs() < 0.01, "{same_day:?}");
-        // A soft bounce, then a hard one the same day: the difference counts.
+        assert_eq!(same_day, (1.0, 1.0, t0));
+        // A soft bounce, then a hard one the same day: the difference counts, whatever
+        // second it comes in.
         let harder = next_score(&p, (0.5, Some(t0), 0.5), 1.0, t0 + 60);
-        assert!((harder.0 - 1.0).abs() < 0.01, "{harder:?}");
+        assert_eq!(harder, (1.0, 1.0, t0));
         // A week later the old score is half.
         let week = next_score(&p, (2.0, Some(t0), 1.0), 1.0, t0 + 7 * 86_400);
         assert!((week.0 - 2.0).abs() < 1e-9, "{week:?}");
@@ -255,8 +257,8 @@ mod tests {
         let mut s = (0.0, None, 0.0);
         for day in 0..4 {
             let t = t0 + day * 86_400;
-            let (score, w) = next_score(&p, s, 1.0, t);
-            s = (score, Some(t), w);
+            let (score, w, at) = next_score(&p, s, 1.0, t);
+            s = (score, Some(at), w);
         }
         assert!(s.0 > 3.0 && s.0 < 4.0, "{s:?}");
     }

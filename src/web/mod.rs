@@ -1,0 +1,61 @@
+//! The web side of the lists, one axum server on `[site] listen` behind the reverse proxy
+//! that serves `[site] base_url`. Its pages only read the store or call the same actions
+//! mail does (same audit, same answers): the web is never a side door.
+//!
+//! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
+//! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
+
+mod leave;
+mod ops;
+
+use crate::pipeline::Runtime;
+use crate::shutdown::Shutdown;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every handler is given.
+pub type State = Arc<Runtime>;
+
+/// Every route of the site.
+pub fn router(rt: State) -> Router {
+    Router::new()
+        .merge(leave::routes())
+        .merge(ops::routes())
+        .with_state(rt)
+}
+
+/// Serve until shutdown; requests in progress finish first.
+pub async fn serve(rt: State, addr: SocketAddr, mut shutdown: Shutdown) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "web server listening");
+    axum::serve(listener, router(rt))
+        .with_graceful_shutdown(async move { shutdown.wait().await })
+        .await
+}
+
+/// An HTML page.
+fn page(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// A link that is wrong, or no longer valid: 404, revealing nothing.
+fn not_found() -> Response {
+    page(StatusCode::NOT_FOUND, "Không tìm thấy. Not found.".into())
+}
+
+/// The store failed: try again later.
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "web request");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Xin thử lại sau. Please try again later.".into(),
+    )
+}
