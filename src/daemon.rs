@@ -123,8 +123,8 @@ pub async fn run_once(rt: Arc<Runtime>) -> Result<()> {
     let results = futures::future::join_all(jobs).await;
     // Both lanes at once, as the daemon runs them: answers do not wait for the fan-out.
     let (answers, posts) = tokio::join!(
-        deliver(&rt, &sink, Lane::Answers),
-        deliver(&rt, &sink, Lane::Posts)
+        deliver(&rt, &sink, Lane::Answers, &never),
+        deliver(&rt, &sink, Lane::Posts, &never)
     );
     let mut pass = answers?;
     pass.add(posts?);
@@ -253,7 +253,7 @@ async fn delivery_task(
     queued: Arc<Queued>,
 ) {
     while !shutdown.is_set() {
-        match deliver(&rt, &sink, lane).await {
+        match deliver(&rt, &sink, lane, &shutdown).await {
             Ok(pass) if pass != delivery::Pass::default() => {
                 tracing::info!(
                     ?lane,
@@ -277,11 +277,12 @@ async fn delivery_task(
 
 /// One delivery pass over one lane's queue. The answers' lane first makes the bounce
 /// notices and removals that came due (notices are answers); the posts' lane pages
-/// through the recipients due.
+/// through the recipients due, and stops between two copies on shutdown.
 async fn deliver(
     rt: &Runtime,
     sink: &Sink,
     lane: Lane,
+    shutdown: &Shutdown,
 ) -> Result<delivery::Pass, crate::store::StoreError> {
     let secret = crate::store::settings::secret(&mut *rt.store.pool().acquire().await?).await?;
     match lane {
@@ -296,8 +297,16 @@ async fn deliver(
             delivery::deliver_answers(&rt.config, &rt.store, sink, &secret).await
         }
         Lane::Posts => {
-            delivery::deliver_posts(&rt.config, &rt.templates, &rt.store, sink, &secret, &rt.dns)
-                .await
+            delivery::deliver_posts(
+                &rt.config,
+                &rt.templates,
+                &rt.store,
+                sink,
+                &secret,
+                &rt.dns,
+                shutdown,
+            )
+            .await
         }
     }
 }

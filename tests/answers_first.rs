@@ -11,10 +11,11 @@
 
 #[path = "common/maildir.rs"]
 mod maildir;
+#[path = "common/smtp_sink.rs"]
+mod smtp_sink;
 
 use maildir::{DOMAIN, Options, Site, registration, wait_until};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use smtp_sink::{Got, SmtpSink};
 use std::time::Duration;
 
 /// Longest wait for the daemon or the sink to make progress.
@@ -23,126 +24,6 @@ const WAIT: Duration = Duration::from_secs(120);
 const ONCE: Duration = Duration::from_secs(180);
 /// The relay's name in lists.toml.
 const RELAY: &str = "sink";
-
-/// `smtp-sink` on a free loopback port, dumping every transaction into one file; killed
-/// when dropped.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-    dump: PathBuf,
-}
-
-/// What reached the sink, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Got {
-    /// A copy of a post (return path `norply+b…`) to this recipient.
-    Post(String),
-    /// An answer (return path `norply+a…`) to this recipient.
-    Answer(String),
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let bin = "/usr/sbin/smtp-sink";
-        assert!(
-            std::path::Path::new(bin).exists(),
-            "{bin} is missing: apt-get install postfix (the tests never start the system Postfix)"
-        );
-        // The sink drops to the postfix user as root: its dump directory must be writable.
-        let dir = tempfile::Builder::new()
-            .prefix("nhomthu-sink-")
-            .tempdir()
-            .expect("tempdir");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
-            .expect("chmod the dump directory");
-        let dump = dir.path().join("dump");
-        for _ in 0..20 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let mut cmd = Command::new(bin);
-            if is_root() {
-                cmd.args(["-u", "postfix"]);
-            }
-            let mut child = cmd
-                .arg("-D")
-                .arg(&dump)
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("64")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn smtp-sink");
-            let up = wait_until(Duration::from_secs(10), || {
-                child.try_wait().expect("try_wait").is_none()
-                    && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            if up {
-                return SmtpSink {
-                    child,
-                    port,
-                    _dir: dir,
-                    dump,
-                };
-            }
-            // Someone took the port meanwhile: another one.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("smtp-sink would not start");
-    }
-
-    /// Every transaction received so far, in the order received.
-    fn received(&self) -> Vec<Got> {
-        let text =
-            String::from_utf8_lossy(&std::fs::read(&self.dump).unwrap_or_default()).into_owned();
-        let mut out = Vec::new();
-        let mut from: Option<String> = None;
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("X-Mail-Args: ") {
-                from = Some(v.to_string());
-            } else if let Some(v) = line.strip_prefix("X-Rcpt-Args: ")
-                && let Some(f) = from.take()
-            {
-                let rcpt = v.trim_matches(['<', '>']).to_string();
-                if f.starts_with("<norply+b") {
-                    out.push(Got::Post(rcpt));
-                } else if f.starts_with("<norply+a") {
-                    out.push(Got::Answer(rcpt));
-                } else {
-                    panic!("unexpected return path {f}");
-                }
-            }
-        }
-        out
-    }
-
-    fn posts(&self) -> usize {
-        self.received()
-            .iter()
-            .filter(|g| matches!(g, Got::Post(_)))
-            .count()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
 
 /// A site sending through the sink, with `relay` lines added to its relay.
 fn site(sink: &SmtpSink, relay: &str, delivery: &str) -> Site {

@@ -343,3 +343,68 @@ async fn a_forged_registration_gets_no_confirmation() {
         assert_eq!(to, ["gv@school.test", "gv2@school.test"]);
     }
 }
+
+#[tokio::test]
+async fn refusals_at_smtp_time_score_like_bounces_once_a_day() {
+    use nhomthu::actions::bounce::{Refused, refused};
+    for site in Site::both("bouncerefused", CONFIG).await {
+        circular(&site).await;
+        let delivery: i64 = sqlx::query("SELECT id FROM deliveries WHERE rcpt = $1")
+            .bind(A)
+            .fetch_one(site.rt.store.pool())
+            .await
+            .unwrap()
+            .get(0);
+        let refuse = |permanent: bool, reply: &str| Refused {
+            delivery,
+            list_id: "thpt".into(),
+            address: A.into(),
+            permanent,
+            reply: reply.into(),
+        };
+        let rt = &site.rt;
+        // A 4xx that outlived the lifetime is a soft bounce, and counts once a day.
+        let soft = refuse(false, "450 4.2.1 <a@school.test>: Mailbox busy");
+        refused(&rt.store, &rt.config, &rt.templates, &soft)
+            .await
+            .unwrap();
+        refused(&rt.store, &rt.config, &rt.templates, &soft)
+            .await
+            .unwrap();
+        assert_eq!(effects(&site, A).await, ["scored 0.50", "scored 0.50"]);
+        assert_eq!(site.status("thpt", A).await, Some(Status::Confirmed));
+        // A 5xx is a hard one: the difference counts, and reaches the threshold.
+        let hard = refuse(true, "550 5.1.1 <a@school.test>: User unknown");
+        refused(&rt.store, &rt.config, &rt.templates, &hard)
+            .await
+            .unwrap();
+        assert_eq!(site.status("thpt", A).await, Some(Status::Disabled));
+        let events = bounces::of_member(rt.store.pool(), "thpt", A)
+            .await
+            .unwrap();
+        assert_eq!(events[0].effect, "disabled (score 1.00)");
+        assert_eq!(events[0].kind, "refused");
+        assert_eq!(events[0].inbound_id, None);
+        assert_eq!(events[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(events[0].verp, Some(Verp::Delivery(delivery).to_string()));
+        let history = audit::history(rt.store.pool(), "thpt", Some(A))
+            .await
+            .unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.action, "disable");
+        assert!(
+            last.reason.starts_with(
+                "refused by the receiving server: 550 5.1.1 <a@school.test>: User unknown"
+            ),
+            "{}",
+            last.reason
+        );
+        // A refusal of someone no longer a member touches nothing.
+        refused(&rt.store, &rt.config, &rt.templates, &hard)
+            .await
+            .unwrap();
+        assert!(effects(&site, A).await[3].starts_with("none:"));
+        assert_eq!(site.status("thpt", B).await, Some(Status::Confirmed));
+        assert!(effects(&site, B).await.is_empty());
+    }
+}

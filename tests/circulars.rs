@@ -286,6 +286,89 @@ fn in_batch_mode_one_refused_recipient_does_not_fail_the_others() {
     }
 }
 
+/// Postfix refuses `reject.test` (550) and `busy.test` (450) at RCPT TO: in one batch
+/// transaction those two are recorded refused (failed, deferred) while the others get
+/// the copy in that same transaction (one Postfix queue id for both).
+#[test]
+fn in_batch_mode_recipients_refused_at_rcpt_are_recorded_and_the_others_share_the_transaction() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let m = Ministry {
+        p: People::new("rcpt"),
+    };
+    let config = site_in_mode(dir.path(), &m, smtp_port(), "batch", "");
+    let (a, c) = (m.school("a"), m.school("c"));
+    let refused = format!("x-{}@reject.test", m.p.run);
+    let busy = format!("y-{}@busy.test", m.p.run);
+    for member in [&a, &refused, &busy, &c] {
+        add(&config, "thpt", member);
+    }
+    let to = [m.alias("thpt")];
+    send(
+        &m.clerk(),
+        &to[0],
+        &circular(&m, &to, &format!("rcpt-{}", m.p.run), true),
+    );
+    wait_delivered(&to[0], 1);
+    nhomthu(&config, &["run", "--once"]);
+    let post = show(&config, "1");
+    assert_eq!(post["sent"], 2, "{post}");
+    assert_eq!(post["failed"], 1, "{post}");
+    assert_eq!(post["deferred"], 1, "{post}");
+    let problems = post["problems"].as_array().unwrap();
+    let problem = |rcpt: &str| {
+        problems
+            .iter()
+            .find(|p| p["rcpt"] == rcpt)
+            .unwrap_or_else(|| panic!("no problem for {rcpt}: {post}"))
+    };
+    assert!(
+        problem(&refused)["error"]
+            .as_str()
+            .unwrap()
+            .contains("550 5.1.1"),
+        "{post}"
+    );
+    assert!(
+        problem(&busy)["error"]
+            .as_str()
+            .unwrap()
+            .contains("450 4.2.1"),
+        "{post}"
+    );
+    // The refusal is scored as a bounce of that member; the deferral is not (yet).
+    let shown: serde_json::Value = serde_json::from_str(&nhomthu(
+        &config,
+        &["members", "show", "thpt", &refused, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(shown["bounces"][0]["kind"], "refused", "{shown}");
+    let shown: serde_json::Value = serde_json::from_str(&nhomthu(
+        &config,
+        &["members", "show", "thpt", &busy, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(shown["bounces"].as_array().unwrap().len(), 0, "{shown}");
+    // Both copies came in the one transaction Postfix queued under one id.
+    let queue_id = |member: &str| {
+        let raw = wait_for(member, "the batched circular", |raw| {
+            raw.contains("List-Id:")
+        });
+        let re = regex::Regex::new(r"\(Postfix\) with E?SMTP id ([0-9A-Za-z]+)").unwrap();
+        re.captures(&raw)
+            .unwrap_or_else(|| panic!("no Postfix queue id in the copy to {member}:\n{raw}"))[1]
+            .to_string()
+    };
+    assert_eq!(
+        queue_id(&a),
+        queue_id(&c),
+        "the two copies were sent one by one"
+    );
+    for member in [&a, &c] {
+        assert_eq!(copies(member).len(), 1, "{member}");
+    }
+}
+
 #[test]
 fn a_relay_never_exceeds_its_daily_quota_and_the_rest_waits() {
     stack();

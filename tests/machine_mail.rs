@@ -127,6 +127,68 @@ From: {}\nTo: {alias}\nSubject: Cong van 7\nMessage-ID: <cv7-{}@moet.test>\n\nKi
     assert_eq!(history.last().unwrap()["action"], "disable");
 }
 
+/// `reject.test` is refused by Postfix at RCPT TO (550 5.1.1): the copy is not accepted,
+/// so no report will ever come back. The refusal is scored at once, as a bounce of that
+/// member would be, and at the threshold (1.0 here) the member is disabled with the
+/// server's reply in the audit line.
+#[test]
+fn a_member_refused_at_rcpt_is_scored_and_disabled_with_the_servers_reply() {
+    stack();
+    let dir = tempfile::tempdir().unwrap();
+    let p = People::new("rfs");
+    let config = site(dir.path(), &p);
+    let good = p.teacher();
+    let refused = format!("thay-{}@reject.test", p.run);
+    for m in [&good, &refused] {
+        nhomthu(&config, &["members", "add", "thpt", m]);
+    }
+    let alias = format!("thpt-{}@moet.test", p.run);
+    send(
+        &clerk(&p),
+        &alias,
+        &format!(
+            "Authentication-Results: mx.moet.test; dkim=pass header.d=moet.test; dmarc=pass header.from=moet.test\n\
+From: {}\nTo: {alias}\nSubject: Cong van 8\nMessage-ID: <cv8-{}@moet.test>\n\nKinh gui cac truong.\n",
+            clerk(&p),
+            p.run
+        ),
+    );
+    wait_delivered(&alias, 1);
+    nhomthu(&config, &["run", "--once"]);
+    wait_delivered(&good, 1);
+
+    let post: serde_json::Value =
+        serde_json::from_str(&nhomthu(&config, &["posts", "show", "1", "--json"])).unwrap();
+    assert_eq!(post["sent"], 1, "{post}");
+    assert_eq!(post["failed"], 1, "{post}");
+    let shown = member(&config, &refused);
+    assert_eq!(shown["member"]["status"], "disabled", "{shown}");
+    let bounces = shown["bounces"].as_array().unwrap();
+    assert_eq!(bounces.len(), 1, "{shown}");
+    let b = &bounces[0];
+    assert_eq!(b["kind"], "refused", "{b}");
+    assert!(b["inbound_id"].is_null(), "{b}");
+    assert_eq!(b["status"], "5.1.1", "{b}");
+    assert_eq!(b["permanent"], true, "{b}");
+    assert!(
+        b["diagnostic"].as_str().unwrap().starts_with("550 5.1.1"),
+        "{b}"
+    );
+    assert!(b["effect"].as_str().unwrap().starts_with("disabled"), "{b}");
+    let history = shown["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last["action"], "disable", "{shown}");
+    let reason = last["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("refused by the receiving server: 550 5.1.1"),
+        "{reason}"
+    );
+    assert!(reason.contains("reached the threshold 1"), "{reason}");
+    // The member who got the copy is untouched.
+    assert_eq!(member(&config, &good)["member"]["status"], "confirmed");
+    assert!(effects(&config, &good).is_empty());
+}
+
 #[test]
 fn an_open_registration_address_answers_only_people() {
     stack();

@@ -4,12 +4,20 @@
 //! scores the recipients the report names among those the post went to; a bounce of one
 //! of the system's own answers (a confirmation request, a notice) never touches
 //! membership. Delay warnings are kept and count for nothing.
+//!
+//! A refusal at SMTP time (the relay's 5xx to `RCPT TO` or `DATA` for a member's copy, or
+//! a 4xx that outlived the delivery's lifetime) is the same news without the mail: it is
+//! scored by [`refused`] as a report about that member would be, at most once a day.
 
+use super::answer::Env;
 use super::{ActionError, Ctx, disabled};
 use crate::bounce::{Kind, Recipient, Report};
+use crate::config::Config;
+use crate::store::Store;
 use crate::store::bounces::{self, Event};
 use crate::store::inbound::Disposition;
 use crate::store::{deliveries, outbound, settings};
+use crate::templates::Templates;
 use crate::verp::{Found, Verp};
 use sqlx::AnyConnection;
 
@@ -23,7 +31,7 @@ pub async fn handle(
     let secret = settings::secret(&mut *conn).await?;
     let verp = found.and_then(|f| f.verified(&secret));
     let base = Event {
-        inbound_id: ctx.inbound_id,
+        inbound_id: Some(ctx.inbound_id),
         kind: kind_name(report).into(),
         verp: found.map(|f| f.verp.to_string()),
         ..Event::default()
@@ -87,7 +95,7 @@ pub async fn handle(
                 diagnostic,
                 ..base
             };
-            score(conn, ctx, event).await?;
+            score(conn, &ctx.env(), event).await?;
             scored = true;
         }
         Some(Verp::Post(post_id)) => {
@@ -100,7 +108,7 @@ pub async fn handle(
                             list_id: Some(list_id),
                             ..event
                         };
-                        score(conn, ctx, event).await?;
+                        score(conn, &ctx.env(), event).await?;
                         scored = true;
                     }
                     None => {
@@ -120,13 +128,73 @@ pub async fn handle(
     })
 }
 
+/// A member's copy the receiving server refused at SMTP time, for good.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The deliveries row.
+    pub delivery: i64,
+    /// The list it went through.
+    pub list_id: String,
+    /// The member.
+    pub address: String,
+    /// A 5xx (a 4xx that ran out of time is not).
+    pub permanent: bool,
+    /// The server's reply, e.g. `550 5.1.1 <…>: Recipient address rejected`.
+    pub reply: String,
+}
+
+/// Score a refusal at SMTP time as a bounce of that member (a hard one for a 5xx), in
+/// its own transaction: at most once a day, disabled at the threshold with the audit
+/// line "refused by the receiving server: <reply>".
+pub async fn refused(
+    store: &Store,
+    config: &Config,
+    templates: &Templates,
+    r: &Refused,
+) -> Result<(), ActionError> {
+    let env = Env {
+        config,
+        templates,
+        inbound_id: None,
+        from: None,
+        in_reply_to: None,
+    };
+    let event = Event {
+        inbound_id: None,
+        kind: "refused".into(),
+        verp: Some(Verp::Delivery(r.delivery).to_string()),
+        list_id: Some(r.list_id.clone()),
+        address: Some(r.address.clone()),
+        permanent: r.permanent,
+        status: enhanced_status(&r.reply),
+        diagnostic: Some(r.reply.clone()),
+        ..Event::default()
+    };
+    let mut tx = store.begin().await?;
+    score(&mut tx, &env, event).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
+/// The enhanced status code of an SMTP reply (`550 5.1.1 …` → `5.1.1`).
+fn enhanced_status(reply: &str) -> Option<String> {
+    let code = reply.split_whitespace().nth(1)?;
+    let parts: Vec<&str> = code.split('.').collect();
+    let ok = parts.len() == 3
+        && matches!(parts[0], "2" | "4" | "5")
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()));
+    ok.then(|| code.to_string())
+}
+
 /// Raise the member's score by the bounce's weight; disable at the threshold.
 async fn score(
     conn: &mut AnyConnection,
-    ctx: &Ctx<'_>,
+    env: &Env<'_>,
     mut event: Event,
 ) -> Result<(), ActionError> {
-    let policy = &ctx.config.bounces;
+    let policy = &env.config.bounces;
     let (Some(list_id), Some(address)) = (event.list_id.clone(), event.address.clone()) else {
         return Ok(());
     };
@@ -145,15 +213,20 @@ async fn score(
     bounces::set_score(&mut *conn, &list_id, &address, (score, counted, at)).await?;
     let threshold = *policy.threshold.get_ref();
     if score >= threshold {
-        let why = format!(
-            "bounce score {score:.2} reached the threshold {threshold}{}",
-            event
-                .status
-                .as_ref()
-                .map(|s| format!(" (last: {s})"))
-                .unwrap_or_default()
-        );
-        disabled::disable(conn, &ctx.env(), &list_id, &address, &why).await?;
+        let why = match (event.kind.as_str(), &event.diagnostic) {
+            ("refused", Some(reply)) => format!(
+                "refused by the receiving server: {reply} (bounce score {score:.2} reached the threshold {threshold})"
+            ),
+            _ => format!(
+                "bounce score {score:.2} reached the threshold {threshold}{}",
+                event
+                    .status
+                    .as_ref()
+                    .map(|s| format!(" (last: {s})"))
+                    .unwrap_or_default()
+            ),
+        };
+        disabled::disable(conn, env, &list_id, &address, &why).await?;
         event.effect = format!("disabled (score {score:.2})");
     } else {
         event.effect = format!("scored {score:.2}");
@@ -203,5 +276,21 @@ fn kind_name(report: Option<&Report>) -> &'static str {
         Some(Kind::Delay) => "delay",
         Some(Kind::Complaint) => "complaint",
         _ => "failure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enhanced_status;
+
+    #[test]
+    fn the_enhanced_status_of_a_reply() {
+        assert_eq!(
+            enhanced_status("550 5.1.1 <a@b>: Recipient address rejected").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(enhanced_status("450 4.2.1 busy").as_deref(), Some("4.2.1"));
+        assert_eq!(enhanced_status("550 no such user"), None);
+        assert_eq!(enhanced_status("550"), None);
     }
 }

@@ -41,7 +41,7 @@ pub async fn handle(
         members_named = by_unsubscribe_code(ctx, &secret, report);
     }
     let base = Event {
-        inbound_id: ctx.inbound_id,
+        inbound_id: Some(ctx.inbound_id),
         kind: "complaint".into(),
         verp: found.map(|f| f.verp.to_string()),
         diagnostic: report.feedback_type.clone(),

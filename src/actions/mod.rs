@@ -3,7 +3,7 @@
 //! send mail themselves.
 
 pub mod answer;
-mod bounce;
+pub mod bounce;
 mod complaint;
 mod confirm;
 pub mod disabled;

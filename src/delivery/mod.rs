@@ -3,14 +3,16 @@
 //! their recipients (the `deliveries` table), personalised or batched, over the relays of
 //! `relays.rs` within their rates and quotas. The two run side by side (the daemon gives
 //! each its own task), and the relays keep `answers_share` of their rate and quota for
-//! answers, so a confirmation never waits for a fan-out to end. Each row's state is
-//! written after its attempt: a crash in between resends that one message on restart
-//! (the in-flight window).
+//! answers, so a confirmation never waits for a fan-out to end. An answer's row is written
+//! after its attempt; a post's copies hand their outcomes to `record.rs`, which writes
+//! them in small batches as they come back. A crash resends what was sent but not yet
+//! written: `record::window` says how much that can be.
 
 mod answers;
 mod estimate;
 mod file;
 mod posts;
+pub mod record;
 mod relays;
 mod smtp;
 
@@ -31,6 +33,10 @@ pub struct SendError {
     pub retry_at: Option<i64>,
     /// What the server or file system said.
     pub message: String,
+    /// The receiving server's own reply when it refused the recipient (at `RCPT TO`) or
+    /// the message (at `DATA`), as opposed to a connection, a login or a quota failing:
+    /// a refusal says something about the address, and counts as a bounce once final.
+    pub reply: Option<String>,
 }
 
 impl SendError {
@@ -40,6 +46,7 @@ impl SendError {
             permanent: true,
             retry_at: None,
             message: message.into(),
+            reply: None,
         }
     }
 
@@ -49,6 +56,7 @@ impl SendError {
             permanent: false,
             retry_at: None,
             message: message.into(),
+            reply: None,
         }
     }
 
@@ -58,6 +66,7 @@ impl SendError {
             permanent: false,
             retry_at: Some(at),
             message: "every relay's daily quota is spent".into(),
+            reply: None,
         }
     }
 }
@@ -73,6 +82,9 @@ pub struct Envelope<'a> {
     /// A stable name for the file outbox (the same mail always gets the same file).
     pub name: String,
 }
+
+/// The relay that took a transaction, and each recipient's fate in it.
+pub type Accepted = (String, Vec<Result<(), SendError>>);
 
 /// Which queue a message leaves from. Answers may use all of each relay's rate and
 /// quota, posts all but `[delivery] answers_share` of it.
@@ -115,10 +127,24 @@ impl Sink {
         }
     }
 
-    /// Send one transaction; returns the name of the relay that took it.
+    /// Send a one-recipient transaction; returns the name of the relay that took it.
     async fn send(&self, e: &Envelope<'_>) -> Result<String, SendError> {
+        let (relay, mut each) = self.send_many(e).await?;
+        match each.pop() {
+            Some(Err(refused)) => Err(refused),
+            _ => Ok(relay),
+        }
+    }
+
+    /// Send one transaction to several recipients: the relay that took it, and what
+    /// became of each recipient, in the order of `e.to` (some may be refused at `RCPT TO`
+    /// while the others get the message). An error is the transaction's, for all of them.
+    async fn send_many(&self, e: &Envelope<'_>) -> Result<Accepted, SendError> {
         match self {
-            Sink::File(s) => s.send(e).await.map(|()| "outbox".to_string()),
+            Sink::File(s) => s
+                .send(e)
+                .await
+                .map(|()| ("outbox".to_string(), e.to.iter().map(|_| Ok(())).collect())),
             Sink::Relays(r) => r.send(e).await,
         }
     }

@@ -7,10 +7,13 @@
 //! (through the process's resolver and its cache) and handed to the pure handlers, which
 //! rewrite `From` when the domain's policy is strict.
 
+use super::record::{self, Done, Recorder};
 use super::{Envelope, Lane, Pass, SendError, Sink, backoff};
+use crate::actions::bounce::Refused;
 use crate::config::{Config, Mode};
 use crate::dns::{Published, Resolver};
 use crate::handlers::{self, ListCopy, Personal, arc};
+use crate::shutdown::Shutdown;
 use crate::store::deliveries::{self, Due, Outcome};
 use crate::store::{self, Store, StoreError, posts};
 use crate::templates::Templates;
@@ -32,6 +35,8 @@ const FILE_BATCH: usize = 100;
 type Copies = HashMap<(i64, String), Result<Arc<ListCopy>, String>>;
 
 /// Attempt every post recipient due now; `dns` looks up the authors' DMARC policies.
+/// Once `shutdown` is set no copy starts: the copies in flight end, their outcomes are
+/// written, and the rest stays queued for the next run.
 pub async fn deliver_posts(
     config: &Config,
     templates: &Arc<Templates>,
@@ -39,6 +44,7 @@ pub async fn deliver_posts(
     sink: &Sink,
     secret: &str,
     dns: &Resolver,
+    shutdown: &Shutdown,
 ) -> Result<Pass, StoreError> {
     // Posts leave in their lane: the relays keep the answers' share of rate and quota.
     let sink = &sink.lane(Lane::Posts);
@@ -50,6 +56,9 @@ pub async fn deliver_posts(
     let mut pass = Pass::default();
     let mut cursor = deliveries::Cursor::new();
     loop {
+        if shutdown.is_set() {
+            return Ok(pass);
+        }
         let due = deliveries::due(store.pool(), &mut cursor, PAGE).await?;
         if due.is_empty() {
             return Ok(pass);
@@ -76,18 +85,31 @@ pub async fn deliver_posts(
                 );
             }
         }
-        let outcomes = match config.delivery.mode {
-            Mode::Personalised => personalised(config, sink, secret, &copies, due).await,
-            Mode::Batch => {
-                // The large providers' members get their own copy, with their own link.
-                let (own, shared): (Vec<Due>, Vec<Due>) = due
-                    .into_iter()
-                    .partition(|d| config.delivery.personal_domain(&d.rcpt));
-                let mut outcomes = personalised(config, sink, secret, &copies, own).await;
-                outcomes.extend(batched(config, sink, secret, &copies, shared).await);
-                outcomes
+        // Each outcome is written as it comes back, beside the sends (see `record`).
+        let (recorder, writer) = record::recorder(store, config, templates);
+        let copies = &copies;
+        let sends = async move {
+            let recorder = recorder;
+            match config.delivery.mode {
+                Mode::Personalised => {
+                    personalised(config, sink, secret, copies, due, &recorder, shutdown).await
+                }
+                Mode::Batch => {
+                    // The large providers' members get their own copy, with their own link.
+                    let (own, shared): (Vec<Due>, Vec<Due>) = due
+                        .into_iter()
+                        .partition(|d| config.delivery.personal_domain(&d.rcpt));
+                    let mut outcomes =
+                        personalised(config, sink, secret, copies, own, &recorder, shutdown).await;
+                    outcomes.extend(
+                        batched(config, sink, secret, copies, shared, &recorder, shutdown).await,
+                    );
+                    outcomes
+                }
             }
         };
+        let (written, outcomes) = tokio::join!(writer, sends);
+        written?;
         for (_, o) in &outcomes {
             match o {
                 Outcome::Sent { .. } => pass.sent += 1,
@@ -95,8 +117,6 @@ pub async fn deliver_posts(
                 Outcome::Failed { .. } => pass.failed += 1,
             }
         }
-        deliveries::record(store.pool(), &outcomes).await?;
-        crate::telemetry::deliveries(&outcomes);
         if outcomes
             .iter()
             .any(|(_, o)| matches!(o, Outcome::Postponed { .. }))
@@ -175,6 +195,29 @@ async fn arc_chain(dns: &Resolver, raw: &[u8]) -> arc::Chain {
     }
 }
 
+/// An attempt's result as the recorder takes it: the row's outcome, and the refusal to
+/// score when the receiving server refused the copy for good.
+fn attempt(config: &Config, d: &Due, result: Result<String, SendError>) -> Done {
+    let reply = result.as_ref().err().and_then(|e| e.reply.clone());
+    let permanent = result.as_ref().is_err_and(|e| e.permanent);
+    let outcome = outcome(config, d.attempts, result);
+    let refused = match (&outcome, reply) {
+        (Outcome::Failed { .. }, Some(reply)) => Some(Refused {
+            delivery: d.id,
+            list_id: d.list_id.clone(),
+            address: d.rcpt.clone(),
+            permanent,
+            reply,
+        }),
+        _ => None,
+    };
+    Done {
+        id: d.id,
+        outcome,
+        refused,
+    }
+}
+
 /// What an attempt's result means for the row.
 fn outcome(config: &Config, attempts: i64, result: Result<String, SendError>) -> Outcome {
     match result {
@@ -235,40 +278,55 @@ async fn personalised(
     secret: &str,
     copies: &Copies,
     due: Vec<Due>,
+    recorder: &Recorder,
+    shutdown: &Shutdown,
 ) -> Vec<(i64, Outcome)> {
-    let noreply = config.site.noreply.get_ref();
     futures::stream::iter(due)
         .map(|d| async move {
-            let copy = match &copies[&(d.post_id, d.list_id.clone())] {
-                Ok(copy) => copy,
-                Err(e) => return (d.id, Outcome::Failed { error: e.clone() }),
-            };
-            let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
-            // An https link only where the endpoint that answers it runs.
-            let url = match (&config.site.base_url, config.site.listen) {
-                (Some(base), Some(_)) if base.starts_with("https://") => {
-                    Some(unsubscribe::url(base, secret, &d.list_id, &d.rcpt))
-                }
-                _ => None,
-            };
-            let raw = match personal_copy(config, copy, url, mailto).await {
-                Ok(raw) => raw,
-                Err(error) => return (d.id, Outcome::Failed { error }),
-            };
-            let from = Verp::Delivery(d.id).address(noreply, secret);
-            let to = [d.rcpt.as_str()];
-            let envelope = Envelope {
-                from: &from,
-                to: &to,
-                raw: &raw,
-                name: format!("p{}-{:010}", d.post_id, d.id),
-            };
-            let result = sink.send(&envelope).await;
-            (d.id, outcome(config, d.attempts, result))
+            // Between two sends: after shutdown, the row stays queued.
+            if shutdown.is_set() {
+                return None;
+            }
+            let done = personal(config, sink, secret, copies, d).await;
+            let kept = (done.id, done.outcome.clone());
+            recorder.push(done).await;
+            Some(kept)
         })
         .buffer_unordered(sink.concurrency())
+        .filter_map(std::future::ready)
         .collect()
         .await
+}
+
+/// One member's copy, made and sent.
+async fn personal(config: &Config, sink: &Sink, secret: &str, copies: &Copies, d: Due) -> Done {
+    let noreply = config.site.noreply.get_ref();
+    let copy = match &copies[&(d.post_id, d.list_id.clone())] {
+        Ok(copy) => copy,
+        Err(e) => return attempt(config, &d, Err(SendError::permanent(e.clone()))),
+    };
+    let mailto = address::with_tag(noreply, &unsubscribe::tag(secret, &d.list_id, &d.rcpt));
+    // An https link only where the endpoint that answers it runs.
+    let url = match (&config.site.base_url, config.site.listen) {
+        (Some(base), Some(_)) if base.starts_with("https://") => {
+            Some(unsubscribe::url(base, secret, &d.list_id, &d.rcpt))
+        }
+        _ => None,
+    };
+    let raw = match personal_copy(config, copy, url, mailto).await {
+        Ok(raw) => raw,
+        Err(error) => return attempt(config, &d, Err(SendError::permanent(error))),
+    };
+    let from = Verp::Delivery(d.id).address(noreply, secret);
+    let to = [d.rcpt.as_str()];
+    let envelope = Envelope {
+        from: &from,
+        to: &to,
+        raw: &raw,
+        name: format!("p{}-{:010}", d.post_id, d.id),
+    };
+    let result = sink.send(&envelope).await;
+    attempt(config, &d, result)
 }
 
 async fn batched(
@@ -277,6 +335,8 @@ async fn batched(
     secret: &str,
     copies: &Copies,
     due: Vec<Due>,
+    recorder: &Recorder,
+    shutdown: &Shutdown,
 ) -> Vec<(i64, Outcome)> {
     let per_message = match sink {
         Sink::File(_) => FILE_BATCH,
@@ -305,73 +365,64 @@ async fn batched(
     let noreply = config.site.noreply.get_ref();
     let results: Vec<Vec<(i64, Outcome)>> = futures::stream::iter(groups)
         .map(|g| async move {
-            let first = &g[0];
-            let raw = match &copies[&(first.post_id, first.list_id.clone())] {
-                Err(e) => Err(e.clone()),
-                Ok(copy) => copy.shared().map_err(|e| e.to_string()),
-            };
-            let raw = match raw {
-                Ok(raw) => raw,
-                Err(error) => {
-                    return g
-                        .iter()
-                        .map(|d| {
-                            (
-                                d.id,
-                                Outcome::Failed {
-                                    error: error.clone(),
-                                },
-                            )
-                        })
-                        .collect();
-                }
-            };
-            let from = Verp::Post(first.post_id).address(noreply, secret);
-            let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
-            let name = |id: i64| format!("p{}-{id:010}", first.post_id);
-            let all = Envelope {
-                from: &from,
-                to: &to,
-                raw: &raw,
-                name: name(first.id),
-            };
-            match sink.send(&all).await {
-                Ok(relay) => g
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.id,
-                            Outcome::Sent {
-                                relay: relay.clone(),
-                            },
-                        )
-                    })
-                    .collect(),
-                // One refused recipient fails the whole transaction: find it by sending
-                // to each recipient alone, so the others still get the post.
-                Err(e) if e.permanent && g.len() > 1 => {
-                    let mut outcomes = Vec::with_capacity(g.len());
-                    for d in &g {
-                        let one = [d.rcpt.as_str()];
-                        let alone = Envelope {
-                            from: &from,
-                            to: &one,
-                            raw: &raw,
-                            name: name(d.id),
-                        };
-                        let result = sink.send(&alone).await;
-                        outcomes.push((d.id, outcome(config, d.attempts, result)));
-                    }
-                    outcomes
-                }
-                Err(e) => g
-                    .iter()
-                    .map(|d| (d.id, outcome(config, d.attempts, Err(e.clone()))))
-                    .collect(),
+            let mut kept = Vec::with_capacity(g.len());
+            if shutdown.is_set() {
+                return kept;
             }
+            for done in group(config, sink, secret, copies, noreply, g).await {
+                kept.push((done.id, done.outcome.clone()));
+                recorder.push(done).await;
+            }
+            kept
         })
         .buffer_unordered(sink.concurrency())
         .collect()
         .await;
     results.into_iter().flatten().collect()
+}
+
+/// One batch: a shared copy to the recipients of one post and list.
+async fn group(
+    config: &Config,
+    sink: &Sink,
+    secret: &str,
+    copies: &Copies,
+    noreply: &str,
+    g: Vec<Due>,
+) -> Vec<Done> {
+    let first = &g[0];
+    let raw = match &copies[&(first.post_id, first.list_id.clone())] {
+        Err(e) => Err(e.clone()),
+        Ok(copy) => copy.shared().map_err(|e| e.to_string()),
+    };
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(error) => {
+            return g
+                .iter()
+                .map(|d| attempt(config, d, Err(SendError::permanent(error.clone()))))
+                .collect();
+        }
+    };
+    let from = Verp::Post(first.post_id).address(noreply, secret);
+    let to: Vec<&str> = g.iter().map(|d| d.rcpt.as_str()).collect();
+    let all = Envelope {
+        from: &from,
+        to: &to,
+        raw: &raw,
+        name: format!("p{}-{:010}", first.post_id, first.id),
+    };
+    match sink.send_many(&all).await {
+        // Each recipient as the server answered its RCPT TO: the refused ones are
+        // recorded refused, the others got the message in the same transaction.
+        Ok((relay, each)) => g
+            .iter()
+            .zip(each)
+            .map(|(d, result)| attempt(config, d, result.map(|()| relay.clone())))
+            .collect(),
+        Err(e) => g
+            .iter()
+            .map(|d| attempt(config, d, Err(e.clone())))
+            .collect(),
+    }
 }

@@ -10,7 +10,7 @@
 //! free slot, within one interval of the relay's rate, however long the fan-out.
 
 use super::smtp::SmtpSink;
-use super::{Envelope, Lane, SendError};
+use super::{Accepted, Envelope, Lane, SendError};
 use crate::config::Config;
 use crate::store::{Store, StoreError, relay_use};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -149,8 +149,8 @@ impl Relays {
     }
 
     /// Send through the next relay with quota left for this lane, at its pace; returns
-    /// its name.
-    pub async fn send(&self, e: &Envelope<'_>) -> Result<String, SendError> {
+    /// its name and each recipient's fate.
+    pub async fn send(&self, e: &Envelope<'_>) -> Result<Accepted, SendError> {
         let n = self.relays.len();
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
@@ -178,7 +178,13 @@ impl Relays {
                 clock.tick().await;
             }
             return match relay.sink.send(e).await {
-                Ok(()) => Ok(relay.name.clone()),
+                Ok(each) => {
+                    if each.iter().all(Result::is_err) {
+                        // Every recipient refused: no message left.
+                        relay.used.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    Ok((relay.name.clone(), each))
+                }
                 Err(err) => {
                     relay.used.fetch_sub(1, Ordering::SeqCst);
                     Err(err)

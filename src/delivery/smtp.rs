@@ -15,8 +15,13 @@
 //! the same write. A pooled connection used within the last few seconds goes straight to
 //! `MAIL FROM`; if the server closed it meanwhile (or answers 421), nothing was accepted,
 //! and the transaction starts again on a new connection. A connection goes back to the pool
-//! only after a transaction that succeeded. 5xx answers are permanent; every other failure
-//! (4xx, a dead or garbled connection, a timeout, a refused login) is retried later.
+//! only after a transaction that ended cleanly. 5xx answers are permanent; every other
+//! failure (4xx, a dead or garbled connection, a timeout, a refused login) is retried later.
+//!
+//! Each recipient's `RCPT TO` answer is kept: in a transaction to several recipients, the
+//! ones refused get the server's reply while the others get the message, and when all are
+//! refused the transaction is reset (`RSET`) with no `DATA`. A refusal (a negative reply
+//! to `RCPT TO` or `DATA`) carries the server's words in `SendError::reply`.
 
 use super::{Envelope, SendError};
 use crate::config::{Config, Relay, Tls};
@@ -114,8 +119,15 @@ impl SmtpSink {
         })
     }
 
-    /// One transaction: `MAIL FROM`, a `RCPT TO` per recipient, `DATA`.
-    pub(super) async fn send(&self, e: &Envelope<'_>) -> Result<(), SendError> {
+    /// One transaction: `MAIL FROM`, a `RCPT TO` per recipient, `DATA`; returns each
+    /// recipient's fate, in order. A recipient refused at `RCPT TO` gets the server's
+    /// reply while the others get the message; when every one is refused, the
+    /// transaction is reset (`RSET`) and no `DATA` is sent. An error is the whole
+    /// transaction's: nothing was delivered.
+    pub(super) async fn send(
+        &self,
+        e: &Envelope<'_>,
+    ) -> Result<Vec<Result<(), SendError>>, SendError> {
         let bad = |err: lettre::address::AddressError| {
             SendError::permanent(format!("invalid address: {err}"))
         };
@@ -146,9 +158,11 @@ impl SmtpSink {
             let (mut conn, mut reused) = self.checkout().await?;
             loop {
                 match conn.transaction(&commands, e.raw).await {
-                    Ok(()) => {
-                        self.checkin(conn);
-                        return Ok(());
+                    Ok(ended) => {
+                        if ended.reusable {
+                            self.checkin(conn);
+                        }
+                        return Ok(ended.each);
                     }
                     // The pooled connection was closed under us before anything was
                     // accepted: start again on a new one.
@@ -183,7 +197,7 @@ impl SmtpSink {
         }
     }
 
-    /// Return a connection after a successful transaction.
+    /// Return a connection after a transaction that ended cleanly.
     fn checkin(&self, mut conn: Connection) {
         conn.used = Instant::now();
         let mut idle = self.idle.lock().expect("smtp pool");
@@ -257,6 +271,13 @@ impl SmtpSink {
     }
 }
 
+/// A transaction that ended: each recipient's fate, and whether the session may take
+/// the next one.
+struct Ended {
+    each: Vec<Result<(), SendError>>,
+    reusable: bool,
+}
+
 /// Why a transaction did not go through.
 enum Failure {
     /// Nothing was accepted and the connection is gone (closed, or 421 to MAIL FROM):
@@ -300,6 +321,21 @@ impl ReplyError {
             SendError::permanent(message)
         } else {
             SendError::temporary(message)
+        }
+    }
+}
+
+impl ReplyError {
+    /// As a send error for a refused recipient or message: a negative reply (but 421,
+    /// the server closing) is the server's refusal, kept with its words.
+    fn refusal(self, step: &str) -> SendError {
+        let reply = match &self {
+            ReplyError::Negative(r) if u16::from(r.code()) != 421 => Some(self.to_string()),
+            _ => None,
+        };
+        SendError {
+            reply,
+            ..self.during(step)
         }
     }
 }
@@ -429,8 +465,9 @@ impl Connection {
         Ok(())
     }
 
-    /// MAIL FROM and RCPT TO (`commands`, pipelined when offered), DATA, the message.
-    async fn transaction(&mut self, commands: &[String], raw: &[u8]) -> Result<(), Failure> {
+    /// MAIL FROM and RCPT TO (`commands`, pipelined when offered), then DATA and the
+    /// message to the recipients accepted, or RSET when none was.
+    async fn transaction(&mut self, commands: &[String], raw: &[u8]) -> Result<Ended, Failure> {
         let failed = |step: &str, e: ReplyError| Failure::Failed(e.during(step));
         let utf8 = commands[0].contains("SMTPUTF8");
         if utf8 && !self.info.supports_feature(Extension::SmtpUtfEight) {
@@ -460,31 +497,65 @@ impl Connection {
             self.write(commands[0].as_bytes()).await.map_err(stale)?;
         }
         self.positive().await.map_err(stale)?;
+        // Each recipient's answer: refused ones keep the server's reply.
+        let mut each = Vec::with_capacity(commands.len() - 1);
         for rcpt in &commands[1..] {
+            let step = rcpt.trim_end();
             if !self.pipelining {
                 self.write(rcpt.as_bytes())
                     .await
-                    .map_err(|e| failed(rcpt.trim_end(), e))?;
+                    .map_err(|e| failed(step, e))?;
             }
+            match self.positive().await {
+                Ok(_) => each.push(Ok(())),
+                Err(ReplyError::Negative(r)) if u16::from(r.code()) != 421 => {
+                    each.push(Err(ReplyError::Negative(r).refusal(step)))
+                }
+                Err(e) => return Err(failed(step, e)),
+            }
+        }
+        if each.iter().all(Result::is_err) {
+            // Nobody to send to: end the transaction without DATA.
+            let reset = async {
+                self.write(b"RSET\r\n").await?;
+                self.expect("RSET", 250).await
+            };
+            let reusable = reset.await.is_ok();
+            return Ok(Ended { each, reusable });
+        }
+        // The accepted recipients share the rest of the transaction's fate: a refusal of
+        // the message is the server's reply to each of them.
+        let data = async {
+            self.write(Data.to_string().as_bytes())
+                .await
+                .map_err(|e| e.during("DATA"))?;
+            self.expect("DATA", 354)
+                .await
+                .map_err(|e| e.refusal("DATA"))?;
+            let mut out = std::mem::take(&mut self.out);
+            dot_stuff(raw, &mut out);
+            let written = self.write(&out).await;
+            self.out = out;
+            written.map_err(|e| e.during("message"))?;
             self.positive()
                 .await
-                .map_err(|e| failed(rcpt.trim_end(), e))?;
+                .map_err(|e| e.refusal("end of message"))?;
+            Ok::<(), SendError>(())
+        };
+        let mut result = data.await;
+        let reusable = result.is_ok();
+        let accepted = each.iter().filter(|r| r.is_ok()).count();
+        if let Err(e) = &mut result
+            && accepted > 1
+        {
+            // The message refused for several recipients at once: that is about the
+            // message, not about any one address.
+            e.reply = None;
         }
-        self.write(Data.to_string().as_bytes())
-            .await
-            .map_err(|e| failed("DATA", e))?;
-        self.expect("DATA", 354)
-            .await
-            .map_err(|e| failed("DATA", e))?;
-        let mut out = std::mem::take(&mut self.out);
-        dot_stuff(raw, &mut out);
-        let written = self.write(&out).await;
-        self.out = out;
-        written.map_err(|e| failed("message", e))?;
-        self.positive()
-            .await
-            .map_err(|e| failed("end of message", e))?;
-        Ok(())
+        for r in each.iter_mut().filter(|r| r.is_ok()) {
+            *r = result.clone();
+        }
+        Ok(Ended { each, reusable })
     }
 }
 
@@ -574,5 +645,156 @@ mod tests {
         }
         let plain = "abcdefgh".repeat(1000) + "\r\n";
         assert_eq!(stuffed(plain.as_bytes()), plain.clone() + ".\r\n");
+    }
+}
+
+/// A transaction to several recipients against a small SMTP server on loopback that
+/// refuses some of them at `RCPT TO`.
+#[cfg(test)]
+mod rcpt_tests {
+    use super::{Envelope, SmtpSink};
+    use crate::config::Config;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// Refuses `no…@` with 550 and `busy…@` with 450 at RCPT TO; records every command
+    /// (the message's lines excluded) and counts the connections.
+    async fn server() -> (u16, Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let connections: Arc<Mutex<usize>> = Arc::default();
+        let (log, count) = (seen.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                *count.lock().unwrap() += 1;
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut read = BufReader::new(read);
+                    write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                    let mut line = String::new();
+                    let mut in_data = false;
+                    loop {
+                        line.clear();
+                        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if in_data {
+                            if line == ".\r\n" {
+                                in_data = false;
+                                write.write_all(b"250 2.0.0 queued\r\n").await.unwrap();
+                            }
+                            continue;
+                        }
+                        let command = line.trim_end().to_string();
+                        log.lock().unwrap().push(command.clone());
+                        let upper = command.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") {
+                            b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("RCPT TO:<NO") {
+                            b"550 5.1.1 <no>: Recipient address rejected: User unknown\r\n"
+                        } else if upper.starts_with("RCPT TO:<BUSY") {
+                            b"450 4.2.1 <busy>: Mailbox busy, try later\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        } else {
+                            b"250 2.0.0 ok\r\n"
+                        };
+                        write.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, seen, connections)
+    }
+
+    fn sink(port: u16) -> SmtpSink {
+        let config: Config = toml::from_str(&format!(
+            "[site]\ndomain = \"moet.test\"\nname = \"Bộ\"\nnoreply = \"norply@moet.test\"\n\n\
+             [delivery]\ntransport = \"smtp\"\n\n[[delivery.relay]]\nhost = \"127.0.0.1\"\n\
+             port = {port}\ntls = \"none\"\nconnections = 1\n"
+        ))
+        .expect("configuration");
+        SmtpSink::new(&config.delivery.relays[0], &config).expect("sink")
+    }
+
+    fn count(seen: &Mutex<Vec<String>>, prefix: &str) -> usize {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.to_ascii_uppercase().starts_with(prefix))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn refused_recipients_fail_while_the_others_get_the_message_in_one_transaction() {
+        let (port, seen, connections) = server().await;
+        let sink = sink(port);
+        let to = [
+            "a@school.test",
+            "no-one@school.test",
+            "busy@school.test",
+            "c@school.test",
+        ];
+        let e = Envelope {
+            from: "norply+p1-abc@moet.test",
+            to: &to,
+            raw: b"Subject: x\r\n\r\nbody\r\n",
+            name: "p1".into(),
+        };
+        let each = sink.send(&e).await.expect("the transaction ends");
+        assert_eq!(each.len(), 4);
+        assert!(each[0].is_ok() && each[3].is_ok(), "{each:?}");
+        let refused = each[1].as_ref().unwrap_err();
+        assert!(refused.permanent, "{refused:?}");
+        assert!(
+            refused
+                .reply
+                .as_deref()
+                .is_some_and(|r| r.starts_with("550 5.1.1")),
+            "{refused:?}"
+        );
+        let busy = each[2].as_ref().unwrap_err();
+        assert!(!busy.permanent, "{busy:?}");
+        assert!(busy.reply.as_deref().is_some_and(|r| r.starts_with("450")));
+        assert_eq!(count(&seen, "MAIL FROM"), 1);
+        assert_eq!(count(&seen, "RCPT TO"), 4);
+        assert_eq!(count(&seen, "DATA"), 1, "{:?}", seen.lock().unwrap());
+
+        // The session is reused for the next transaction.
+        let one = ["d@school.test"];
+        let e = Envelope { to: &one, ..e };
+        let each = sink.send(&e).await.expect("the transaction ends");
+        assert!(each[0].is_ok());
+        assert_eq!(*connections.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn when_every_recipient_is_refused_no_data_is_sent() {
+        let (port, seen, connections) = server().await;
+        let sink = sink(port);
+        let to = ["no-a@school.test", "no-b@school.test", "busy@school.test"];
+        let e = Envelope {
+            from: "norply+p1-abc@moet.test",
+            to: &to,
+            raw: b"Subject: x\r\n\r\nbody\r\n",
+            name: "p1".into(),
+        };
+        let each = sink.send(&e).await.expect("the transaction ends");
+        assert!(each.iter().all(Result::is_err), "{each:?}");
+        assert_eq!(count(&seen, "DATA"), 0, "{:?}", seen.lock().unwrap());
+        assert_eq!(count(&seen, "RSET"), 1, "{:?}", seen.lock().unwrap());
+        // Reset, the session takes the next transaction.
+        let one = ["d@school.test"];
+        let e = Envelope { to: &one, ..e };
+        assert!(sink.send(&e).await.expect("the transaction ends")[0].is_ok());
+        assert_eq!(count(&seen, "DATA"), 1);
+        assert_eq!(*connections.lock().unwrap(), 1);
     }
 }

@@ -12,9 +12,9 @@ const DAY: f64 = 86_400.0;
 pub struct Event {
     /// Unix seconds (filled in when read back).
     pub at: i64,
-    /// The report's inbound message.
-    pub inbound_id: i64,
-    /// failure | delay | complaint.
+    /// The report's inbound message (none for a refusal at SMTP time).
+    pub inbound_id: Option<i64>,
+    /// failure | delay | complaint | refused (by the receiving server, at SMTP time).
     pub kind: String,
     /// What the return path named: `delivery ID`, `post ID`, `answer ID`.
     pub verp: Option<String>,

@@ -121,6 +121,7 @@ impl Site {
             let mut conn = self.rt.store.pool().acquire().await.unwrap();
             nhomthu::store::settings::secret(&mut conn).await.unwrap()
         };
+        let (_trigger, never) = nhomthu::shutdown::channel();
         nhomthu::delivery::deliver_posts(
             config,
             &self.rt.templates,
@@ -128,6 +129,7 @@ impl Site {
             &sink,
             &secret,
             &self.rt.dns,
+            &never,
         )
         .await
         .unwrap();
