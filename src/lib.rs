@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod delivery;
 pub mod dns;
 pub mod handlers;
+pub mod links;
 pub mod list_fields;
 pub mod mac;
 pub mod message;

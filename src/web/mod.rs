@@ -3,8 +3,18 @@
 //! mail does (same audit, same answers): the web is never a side door.
 //!
 //! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
+//! - `confirm`: the confirmation link of join and leave confirmations.
+//! - `member`: a member's own page (their lists; leave, pause, resume).
+//! - `moderate`: a moderator's page for a held post (approve, reject).
+//!
+//! Every GET only shows a page whose buttons POST: mail scanners and link previews
+//! change nothing. `html` is the pages' layout.
 
+mod confirm;
+mod html;
 mod leave;
+mod member;
+mod moderate;
 
 use crate::pipeline::Runtime;
 use crate::shutdown::Shutdown;
@@ -19,7 +29,12 @@ pub type State = Arc<Runtime>;
 
 /// Every route of the site.
 pub fn router(rt: State) -> Router {
-    Router::new().merge(leave::routes()).with_state(rt)
+    Router::new()
+        .merge(leave::routes())
+        .merge(confirm::routes())
+        .merge(member::routes())
+        .merge(moderate::routes())
+        .with_state(rt)
 }
 
 /// Serve until shutdown; requests in progress finish first.
@@ -29,6 +44,17 @@ pub async fn serve(rt: State, addr: SocketAddr, mut shutdown: Shutdown) -> std::
     axum::serve(listener, router(rt))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
+}
+
+/// The answer environment of a web request: no inbound mail behind it.
+fn env(rt: &State) -> crate::actions::answer::Env<'_> {
+    crate::actions::answer::Env {
+        config: &rt.config,
+        templates: &rt.templates,
+        inbound_id: None,
+        from: None,
+        in_reply_to: None,
+    }
 }
 
 /// An HTML page.
