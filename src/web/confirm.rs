@@ -61,7 +61,7 @@ async fn confirm(With(rt): With<State>, Path(text): Path<String>) -> Response {
         return not_found();
     };
     let result = async {
-        let mut tx = rt.store.begin().await?;
+        let mut tx = rt.store.begin_write().await?;
         let linked = by_link(&mut tx, &env(&rt), &token).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok::<_, crate::actions::ActionError>(linked)

@@ -81,7 +81,7 @@ async fn act(
         return not_found();
     };
     let result = async {
-        let mut tx = rt.store.begin().await?;
+        let mut tx = rt.store.begin_write().await?;
         match what {
             What::Leave => {
                 let how = Leaving {

@@ -92,7 +92,7 @@ async fn act(
     };
     let by = format!("moderator:{moderator}");
     let result = async {
-        let mut tx = rt.store.begin().await?;
+        let mut tx = rt.store.begin_write().await?;
         let decided = decide(&mut tx, &rt.config, post_id, approve, &by).await?;
         let post = posts::get(&mut tx, post_id).await?;
         tx.commit().await.map_err(StoreError::from)?;
