@@ -146,6 +146,7 @@ pub async fn run(rt: Arc<Runtime>, shutdown: Shutdown) -> Result<()> {
         Sink::from_config(&rt.config).map_err(|e| anyhow::anyhow!("outbound transport: {e}"))?;
     let (added, removed) = crate::actions::sync::managed_members(&rt.config, &rt.store).await?;
     tracing::info!(added, removed, "managed lists in line with lists.toml");
+    crate::telemetry::install();
     let queued = Arc::new(Queued::default());
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..rt.config.mailboxes.len() {
@@ -207,6 +208,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
     let mut src = match open(&rt, mailbox) {
         Ok(s) => s,
         Err(e) => {
+            crate::health::polls().failed(name, &e);
             tracing::error!(mailbox = name, error = %e, "cannot open mailbox");
             return;
         }
@@ -215,6 +217,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
     while !shutdown.is_set() {
         let step = async {
             let n = drain_any(&rt, mailbox, &mut src, &shutdown).await?;
+            crate::health::polls().ok(name);
             if n > 0 {
                 queued.notify();
                 tracing::info!(mailbox = name, messages = n, "processed");
@@ -227,6 +230,7 @@ async fn mailbox_task(rt: Arc<Runtime>, index: usize, mut shutdown: Shutdown, qu
         match step.await {
             Ok(()) => backoff = Duration::from_secs(1),
             Err(e) => {
+                crate::health::polls().failed(name, &e);
                 tracing::warn!(mailbox = name, error = %e, retry_in = ?backoff, "mailbox error");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

@@ -114,6 +114,7 @@ pub async fn process(rt: &Runtime, mailbox: &Mailbox, msg: &Fetched) -> Result<A
         .unwrap_or_else(|panic| Err(actions::ActionError::Panic(panic_text(&panic))));
     match outcome {
         Ok(disposition) => {
+            crate::telemetry::inbound(name, decision.class.name());
             tracing::info!(
                 mailbox = name,
                 key = %msg.key,
@@ -210,5 +211,6 @@ async fn quarantine(
     )
     .await?;
     tx.commit().await?;
+    crate::telemetry::inbound(mailbox, "invalid");
     Ok(Ack::Quarantined)
 }

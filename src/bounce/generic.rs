@@ -98,10 +98,14 @@ pub(super) fn read(lines: &[&str], msg: &Message<'_>) -> Vec<Found> {
                 .map_or(text.len(), |(_, start, _)| *start);
             let own = super::cut(text.get(*end..until).unwrap_or(""), MAX_WORDS);
             // A reply may also enclose it: "said: 550 5.1.1 <a@b>: unknown".
-            let from = named
+            let mut from = named
                 .get(..k)
                 .and_then(|before| before.iter().rev().find(|(other, _, _)| other != address))
-                .map_or(0, |(_, _, e)| *e);
+                .map_or(0, |(_, _, e)| *e)
+                .max(start.saturating_sub(MAX_WORDS));
+            while !text.is_char_boundary(from) {
+                from += 1;
+            }
             let enclosing = text
                 .get(from..*start)
                 .and_then(last_reply_start)

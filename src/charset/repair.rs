@@ -341,10 +341,17 @@ mod tests {
                     continue;
                 };
                 let bytes = part_bytes(&msg, part);
-                let utf8 = matches!(
-                    Reading::of(part_charset(part).as_deref()),
-                    Reading::Unlabelled
-                );
+                // A part labelled US-ASCII that carries 8-bit bytes (an old Exim bounce
+                // quoting a UTF-8 original) is read by mail-parser as Latin-1: not the
+                // UTF-8 reading this checks.
+                let ascii_label = part_charset(part)
+                    .is_some_and(|c| c.eq_ignore_ascii_case("us-ascii"))
+                    && !bytes.is_ascii();
+                let utf8 = !ascii_label
+                    && matches!(
+                        Reading::of(part_charset(part).as_deref()),
+                        Reading::Unlabelled
+                    );
                 if utf8 && let Ok(again) = std::str::from_utf8(&bytes) {
                     // (Blanks aside: mail-parser drops one after an `=` that starts no escape.)
                     let squeeze = |t: &str| t.split_whitespace().collect::<String>();

@@ -63,6 +63,7 @@ pub async fn deliver_answers(
                 Ok(relay) => {
                     outbound::mark_sent(store.pool(), m.id, &relay).await?;
                     pass.sent += 1;
+                    crate::telemetry::answer("sent");
                     progressed = true;
                 }
                 Err(e) => {
@@ -71,6 +72,7 @@ pub async fn deliver_answers(
                         tracing::warn!(id = m.id, rcpt = %m.rcpt, error = %e, "delivery failed");
                         outbound::mark_failed(store.pool(), m.id, &e.message).await?;
                         pass.failed += 1;
+                        crate::telemetry::answer("failed");
                         progressed = true;
                     } else {
                         let at = e
@@ -79,6 +81,7 @@ pub async fn deliver_answers(
                         tracing::info!(id = m.id, rcpt = %m.rcpt, error = %e, at, "delivery deferred");
                         outbound::mark_deferred(store.pool(), m.id, at, &e.message).await?;
                         pass.deferred += 1;
+                        crate::telemetry::answer("deferred");
                     }
                 }
             }

@@ -96,6 +96,7 @@ pub async fn deliver_posts(
             }
         }
         deliveries::record(store.pool(), &outcomes).await?;
+        crate::telemetry::deliveries(&outcomes);
         if outcomes
             .iter()
             .any(|(_, o)| matches!(o, Outcome::Postponed { .. }))

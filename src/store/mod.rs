@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod members;
 pub mod outbound;
 pub mod posts;
+pub mod queue;
 pub mod relay_use;
 pub mod settings;
 pub mod tokens;

@@ -6,15 +6,17 @@
 //! - `confirm`: the confirmation link of join and leave confirmations.
 //! - `member`: a member's own page (their lists; leave, pause, resume).
 //! - `moderate`: a moderator's page for a held post (approve, reject).
+//! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
 //!
-//! Every GET only shows a page whose buttons POST: mail scanners and link previews
-//! change nothing. `html` is the pages' layout.
+//! Every GET of a page only shows a page whose buttons POST: mail scanners and link
+//! previews change nothing. `html` is the pages' layout.
 
 mod confirm;
 mod html;
 mod leave;
 mod member;
 mod moderate;
+mod ops;
 
 use crate::pipeline::Runtime;
 use crate::shutdown::Shutdown;
@@ -34,6 +36,7 @@ pub fn router(rt: State) -> Router {
         .merge(confirm::routes())
         .merge(member::routes())
         .merge(moderate::routes())
+        .merge(ops::routes())
         .with_state(rt)
 }
 
