@@ -321,6 +321,14 @@ fn the_member_page_leaves_pauses_and_resumes() {
         404
     );
     assert_eq!(status(&site, "thpt", a), "confirmed");
+    // b is on no thcs: nothing to leave there, and no row is made.
+    assert_eq!(http(port, "POST", &format!("{b_page}/thcs/leave")).0, 404);
+    assert_eq!(
+        site.sql_i64(
+            "SELECT COUNT(*) FROM members WHERE list_id = 'thcs' AND address = 'b@school.test'"
+        ),
+        0
+    );
 
     // Pause: the next post reaches b only.
     let (code, body) = http(port, "POST", &format!("{page}/thpt/pause"));

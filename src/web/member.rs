@@ -82,6 +82,10 @@ async fn act(
     };
     let result = async {
         let mut tx = rt.store.begin_write().await?;
+        // Only the lists the page shows: an address on no such list changes nothing.
+        if members::get(&mut tx, list.id(), &address).await?.is_none() {
+            return Ok(false);
+        }
         match what {
             What::Leave => {
                 let how = Leaving {
@@ -102,11 +106,13 @@ async fn act(
             }
         }
         tx.commit().await.map_err(StoreError::from)?;
-        Ok::<_, ActionError>(())
+        Ok::<_, ActionError>(true)
     }
     .await;
-    if let Err(e) = result {
-        return unavailable(e);
+    match result {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return unavailable(e),
     }
     let done = match what {
         What::Leave => ("Đã rời nhóm", "You have left", list.name.as_str()),
