@@ -121,6 +121,7 @@ fn main() {
                 .personal(&Personal {
                     unsubscribe_url: Some(&url),
                     unsubscribe_mailto: &mailto,
+                    member_url: None,
                 })
                 .expect("a copy");
             bytes += out.len();

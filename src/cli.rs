@@ -332,6 +332,7 @@ fn check_templates(config: &Config) -> Result<()> {
                     cause: "not_poster",
                     reason: "the sender is not a poster",
                 }),
+                link: Some("https://example.edu.vn/c/nt-aaaaaaaaaaaaaaaaaaaaaaaaaa"),
             };
             if let Err(e) = compose::build(config, &templates, &sample) {
                 eprintln!("list {}: {}: {e}", list.id(), kind.name());

@@ -126,6 +126,9 @@ pub struct Answer<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The held post, for moderation notices.
     pub held: Option<&'a Held<'a>>,
+    /// The page that does what the answer asks at the press of a button (the
+    /// confirmation link, a moderator's page), when the site's web side runs.
+    pub link: Option<&'a str>,
 }
 
 /// A held post, as a moderation notice describes it.
@@ -192,6 +195,7 @@ pub fn build(
             token => a.token,
             expires => format_time(a.expires_at),
             held => held,
+            link => a.link,
         },
     )?;
     let noreply = site.noreply.get_ref();

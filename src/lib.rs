@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod dns;
 pub mod handlers;
 pub mod health;
+pub mod links;
 pub mod list_fields;
 pub mod mac;
 pub mod message;

@@ -640,6 +640,7 @@ fn build_answer(kind: Kind, language: &str, text: &AnswerText) -> Result<Vec<u8>
         expires_at: 1_795_280_400,
         in_reply_to: text.in_reply_to.as_deref(),
         held: (kind == Kind::Moderate).then_some(&held),
+        link: None,
     };
     // The recipient's address is valid: whatever the text, the answer must build.
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -738,6 +739,7 @@ fn held_reasons_are_in_the_lists_language() {
                 expires_at: 0,
                 in_reply_to: None,
                 held: Some(&held),
+                link: None,
             };
             let raw = compose::build(&config, &templates, &answer).unwrap();
             let body = MessageParser::default()
@@ -959,6 +961,7 @@ fn list_copy(list: &str, text: &PostText) -> Result<Option<Vec<u8>>, TestCaseErr
         copy.personal(&Personal {
             unsubscribe_url: url.as_deref(),
             unsubscribe_mailto: &mailto,
+            member_url: None,
         })
     } else {
         copy.shared()
@@ -1119,6 +1122,7 @@ fn sealed_copy(v: &Verdicts) -> Result<Vec<u8>, TestCaseError> {
     copy.personal(&Personal {
         unsubscribe_url: None,
         unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+        member_url: None,
     })
     .map_err(|e| TestCaseError::fail(format!("the copy failed: {e}")))
 }

@@ -7,7 +7,7 @@ use super::{ActionError, Ctx};
 use crate::compose::{self, Answer, Held, Kind};
 use crate::config::{Config, List};
 use crate::message::Person;
-use crate::store::{self, members, outbound, tokens};
+use crate::store::{self, members, outbound, settings, tokens};
 use crate::templates::Templates;
 use sqlx::AnyConnection;
 
@@ -198,6 +198,19 @@ async fn queue(
         .filter(|p| p.address == rcpt)
         .and_then(|p| p.name.as_deref())
         .or(stored.as_deref());
+    let link = match (crate::links::base(env.config), &token) {
+        (Some(base), Some(token)) => match (kind, held) {
+            (Kind::ConfirmSubscribe | Kind::ConfirmUnsubscribe, _) => {
+                Some(crate::links::confirm(base, token))
+            }
+            (Kind::Moderate, Some(held)) => {
+                let secret = settings::secret(&mut *conn).await?;
+                Some(crate::links::moderate(base, &secret, held.post_id, rcpt))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
     let raw = compose::build(
         env.config,
         env.templates,
@@ -210,6 +223,7 @@ async fn queue(
             expires_at: store::now() + ttl,
             in_reply_to: env.in_reply_to,
             held,
+            link: link.as_deref(),
         },
     )?;
     outbound::enqueue(

@@ -5,8 +5,9 @@
 pub mod answer;
 pub mod bounce;
 mod complaint;
-mod confirm;
+pub mod confirm;
 pub mod disabled;
+pub mod pause;
 pub mod post;
 mod register;
 pub mod sync;

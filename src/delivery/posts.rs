@@ -255,11 +255,13 @@ async fn personal_copy(
     copy: &Arc<ListCopy>,
     url: Option<String>,
     mailto: String,
+    member: Option<String>,
 ) -> Result<Vec<u8>, String> {
     let make = move |copy: &ListCopy| {
         copy.personal(&Personal {
             unsubscribe_url: url.as_deref(),
             unsubscribe_mailto: &mailto,
+            member_url: member.as_deref(),
         })
         .map_err(|e| e.to_string())
     };
@@ -313,7 +315,8 @@ async fn personal(config: &Config, sink: &Sink, secret: &str, copies: &Copies, d
         }
         _ => None,
     };
-    let raw = match personal_copy(config, copy, url, mailto).await {
+    let member = crate::links::base(config).map(|base| crate::links::member(base, secret, &d.rcpt));
+    let raw = match personal_copy(config, copy, url, mailto, member).await {
         Ok(raw) => raw,
         Err(error) => return attempt(config, &d, Err(SendError::permanent(error))),
     };

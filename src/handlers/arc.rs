@@ -424,6 +424,7 @@ mod tests {
         Personal {
             unsubscribe_url: Some("https://moet.example/u/xyz"),
             unsubscribe_mailto: "norply+u-xyz@moet.edu.vn",
+            member_url: None,
         }
     }
 

@@ -210,6 +210,7 @@ mod tests {
             .personal(&Personal {
                 unsubscribe_url: Some("https://moet.example/u/xyz"),
                 unsubscribe_mailto: "norply+u-xyz@moet.edu.vn",
+                member_url: None,
             })
             .unwrap();
         assert_eq!(verify(&second, &zone).await, DkimResult::Pass);
@@ -256,6 +257,7 @@ mod tests {
             .personal(&Personal {
                 unsubscribe_url: Some("https://moet.example/u/xyz"),
                 unsubscribe_mailto: "norply+u-xyz@moet.edu.vn",
+                member_url: None,
             })
             .unwrap();
         let c = copy.shared().unwrap();

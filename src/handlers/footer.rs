@@ -13,7 +13,8 @@
 //!
 //! Every list copy has a footer part: a visible way to leave, from the `footer` template
 //! (`templates/<lang>/footer.txt`), after the list's own `footer` text if it has one. A
-//! personalised copy shows the member's own one-click link and unsubscribe address, a
+//! personalised copy shows the member's own one-click link and unsubscribe address (and,
+//! with the web side running, the member's own page), a
 //! batch copy the leave request by mail to the registration address. [`apply`] makes the
 //! slot once per list copy; each copy's part is rendered into it.
 //!
@@ -66,12 +67,14 @@ impl Context {
         }
     }
 
-    /// The footer text for a recipient with these links (none: a batch copy).
+    /// The footer text for a recipient with these links (none: a batch copy); `member_url`
+    /// is the member's own page, beside the one-click link.
     pub(crate) fn render(
         &self,
         templates: &Templates,
         unsubscribe_url: Option<&str>,
         unsubscribe_mailto: Option<&str>,
+        member_url: Option<&str>,
     ) -> Result<String, HandlerError> {
         let text = templates.render_text(
             &self.list_id,
@@ -84,6 +87,7 @@ impl Context {
                 registration => self.registration,
                 unsubscribe_url => unsubscribe_url,
                 unsubscribe_mailto => unsubscribe_mailto,
+                member_url => member_url,
             },
         )?;
         Ok(text.trim_end().to_string())
@@ -217,7 +221,7 @@ mod tests {
         let original = Original::read(&draft);
         let slot = apply(&mut draft, &original);
         let text = Context::new(list, &config)
-            .render(&templates(), None, None)
+            .render(&templates(), None, None, None)
             .unwrap();
         draft.body.splice(slot..slot, part(&text));
         let mut out = draft.head();
@@ -409,15 +413,18 @@ just text\r\n";
                 &templates(),
                 Some("https://moet.example/u/abc"),
                 Some("norply+u-abc@moet.edu.vn"),
+                Some("https://moet.example/m/abc/def"),
             )
             .unwrap();
         assert!(text.contains("https://moet.example/u/abc"), "{text}");
+        assert!(text.contains("https://moet.example/m/abc/def"), "{text}");
         assert!(text.contains("norply+u-abc@moet.edu.vn"), "{text}");
-        let batch = footer.render(&templates(), None, None).unwrap();
+        let batch = footer.render(&templates(), None, None, None).unwrap();
         assert!(
             batch.contains("\"hủy đăng ký\" tới dangky@moet.edu.vn"),
             "{batch}"
         );
         assert!(!batch.contains("norply+u-"), "{batch}");
+        assert!(!batch.contains("/m/"), "{batch}");
     }
 }

@@ -116,6 +116,8 @@ pub struct Personal<'a> {
     pub unsubscribe_url: Option<&'a str>,
     /// Per-recipient unsubscribe mailto address (e.g. norply+u-…@domain).
     pub unsubscribe_mailto: &'a str,
+    /// The member's own page (their lists, leave, pause), when the site's web side runs.
+    pub member_url: Option<&'a str>,
 }
 
 /// DKIM-sign one complete message of the system's own (a confirmation, a notice) when
@@ -152,7 +154,7 @@ pub fn prepare(
     dmarc::apply(&mut draft, &original, list, config, author)?;
     let slot = footer::apply(&mut draft, &original);
     let footer = footer::Context::new(list, config);
-    let shared_footer = footer::part(&footer.render(templates, None, None)?);
+    let shared_footer = footer::part(&footer.render(templates, None, None, None)?);
 
     let (signer, sealer) = match &config.dkim {
         Some(d) => {
@@ -191,11 +193,12 @@ pub fn render_footers(
     templates: &Templates,
 ) -> Result<(), HandlerError> {
     let footer = footer::Context::new(list, config);
-    footer.render(templates, None, None)?;
+    footer.render(templates, None, None, None)?;
     footer.render(
         templates,
         Some("https://example.edu.vn/u/sample"),
         Some(config.site.noreply.get_ref()),
+        Some("https://example.edu.vn/m/sample/code"),
     )?;
     Ok(())
 }
@@ -216,6 +219,7 @@ impl ListCopy {
             &self.templates,
             p.unsubscribe_url,
             Some(p.unsubscribe_mailto),
+            p.member_url,
         )?;
         self.assemble(&extra, &footer::part(&text))
     }
@@ -648,6 +652,7 @@ mod tests {
             .personal(&Personal {
                 unsubscribe_url: None,
                 unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+                member_url: None,
             })
             .unwrap();
         assert_eq!(count_fields(&out, "List-Unsubscribe"), 1);
@@ -675,6 +680,7 @@ mod tests {
             let p = Personal {
                 unsubscribe_url: Some(url),
                 unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+                member_url: None,
             };
             assert!(
                 matches!(copy.personal(&p), Err(HandlerError::UnsubscribeUrl(_))),
@@ -684,6 +690,7 @@ mod tests {
         let p = Personal {
             unsubscribe_url: None,
             unsubscribe_mailto: "norply@moet.edu.vn>\r\nBcc: x@y.z",
+            member_url: None,
         };
         assert!(matches!(
             copy.personal(&p),

@@ -69,6 +69,7 @@ pub(crate) fn personal() -> Personal<'static> {
     Personal {
         unsubscribe_url: Some("https://moet.example/u/abc"),
         unsubscribe_mailto: "norply+u-abc@moet.edu.vn",
+        member_url: None,
     }
 }
 

@@ -68,10 +68,12 @@ pub struct Member {
     pub updated_at: i64,
     /// Unix seconds of the confirmation, if confirmed.
     pub confirmed_at: Option<i64>,
+    /// Whether the member paused delivery (from their page): still a member, sent no posts.
+    pub paused: bool,
 }
 
 const COLUMNS: &str =
-    "list_id, address, display_name, status, source, created_at, updated_at, confirmed_at";
+    "list_id, address, display_name, status, source, created_at, updated_at, confirmed_at, paused";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Member {
     let status: String = r.get(3);
@@ -84,6 +86,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Member {
         created_at: r.get(5),
         updated_at: r.get(6),
         confirmed_at: r.get(7),
+        paused: r.get::<i64, _>(8) != 0,
     }
 }
 
@@ -101,6 +104,65 @@ pub async fn get(
     .fetch_optional(conn)
     .await?;
     Ok(row.as_ref().map(from_row))
+}
+
+/// Every membership of `address`, by list.
+pub async fn of_address(
+    conn: &mut AnyConnection,
+    address: &str,
+) -> Result<Vec<Member>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM members WHERE address = $1 ORDER BY list_id"
+    ))
+    .bind(address)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// Pause or resume delivery to a member, audited (`pause` / `resume`, the status
+/// unchanged). Returns whether it was paused before; None when there is no such member.
+/// Only a confirmed member's delivery changes.
+pub async fn set_paused(
+    conn: &mut AnyConnection,
+    list_id: &str,
+    address: &str,
+    paused: bool,
+    actor: &str,
+    reason: &str,
+) -> Result<Option<bool>, StoreError> {
+    let Some(member) = get(&mut *conn, list_id, address).await? else {
+        return Ok(None);
+    };
+    if member.paused == paused || member.status != Status::Confirmed {
+        return Ok(Some(member.paused));
+    }
+    let t = now();
+    sqlx::query(
+        "UPDATE members SET paused = $1, updated_at = $2 WHERE list_id = $3 AND address = $4",
+    )
+    .bind(i64::from(paused))
+    .bind(t)
+    .bind(list_id)
+    .bind(address)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        &Entry {
+            at: t,
+            list_id: list_id.into(),
+            address: address.into(),
+            action: if paused { "pause" } else { "resume" }.into(),
+            old_status: Some(member.status.as_str().into()),
+            new_status: Some(member.status.as_str().into()),
+            actor: actor.into(),
+            inbound_id: None,
+            reason: reason.into(),
+        },
+    )
+    .await?;
+    Ok(Some(member.paused))
 }
 
 /// A change of membership, written with its audit row.
@@ -280,7 +342,7 @@ async fn update_member(
              bounce_weight = CASE WHEN $1 = 'disabled' THEN bounce_weight ELSE 0 END,
              bounce_at = CASE WHEN $1 = 'disabled' THEN bounce_at ELSE NULL END,
              disabled_at = CASE WHEN $1 = 'disabled' THEN $2 ELSE NULL END,
-             notices_sent = 0, notice_at = NULL
+             notices_sent = 0, notice_at = NULL, paused = 0
          WHERE list_id = $6 AND address = $7",
     )
     .bind(change.status.as_str())
@@ -376,7 +438,7 @@ pub fn stream<'a>(
 ) -> BoxStream<'a, Result<Member, StoreError>> {
     let status = status.map(|s| s.as_str()).unwrap_or("");
     sqlx::query(
-        "SELECT list_id, address, display_name, status, source, created_at, updated_at, confirmed_at
+        "SELECT list_id, address, display_name, status, source, created_at, updated_at, confirmed_at, paused
          FROM members WHERE list_id = $1 AND ($2 = '' OR status = $3) ORDER BY address",
     )
     .bind(list_id)

@@ -50,6 +50,7 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -96,7 +97,7 @@ impl Store {
         } else {
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
         }
-        Ok(Store { pool })
+        Ok(Store { pool, backend })
     }
 
     /// The connection pool, for reads outside a transaction.
@@ -107,6 +108,17 @@ impl Store {
     /// Start a transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Start a transaction that will write, outside the daemon's own loops (a web
+    /// request). On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting up
+    /// to the busy timeout), so reading first and writing after cannot fail as "database
+    /// is locked" when another connection wrote in between.
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Close the pool, waiting for connections to return.

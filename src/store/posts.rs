@@ -211,7 +211,7 @@ pub async fn has_accepted_post(
 }
 
 /// Fan an accepted post out: one queued delivery per distinct confirmed member of
-/// `lists`, each through the first of those lists (by id) the member is on. One
+/// `lists` who has not paused delivery, each through the first of those lists (by id) the member is on. One
 /// statement, so memory stays flat however long the lists are. Returns the count.
 pub async fn fan_out(
     conn: &mut AnyConnection,
@@ -222,7 +222,7 @@ pub async fn fan_out(
     let sql = format!(
         "INSERT INTO deliveries (post_id, list_id, rcpt, status, attempts, next_attempt_at)
          SELECT $1, MIN(list_id), address, 'queued', 0, $2 FROM members
-         WHERE status = 'confirmed' AND list_id IN ({})
+         WHERE status = 'confirmed' AND paused = 0 AND list_id IN ({})
          GROUP BY address",
         placeholders.join(", ")
     );

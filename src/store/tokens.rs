@@ -78,9 +78,9 @@ pub async fn insert(
     Ok(())
 }
 
-/// Use a token: single-use even when two replies race, since only one UPDATE can
-/// change `used_at` from NULL.
-pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreError> {
+/// What a token is, without using it: a page may show what it confirms.
+/// `Taken::Valid` here means "would be valid", nothing is marked.
+pub async fn peek(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreError> {
     let row = sqlx::query(
         "SELECT list_id, address, action, expires_at, used_at, post_id FROM tokens WHERE hash = $1",
     )
@@ -103,15 +103,24 @@ pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreEr
     };
     let expires_at: i64 = row.get(3);
     let used_at: Option<i64> = row.get(4);
-    let t = now();
-    if used_at.is_some() {
-        return Ok(Taken::Used(pending));
-    }
-    if expires_at < t {
-        return Ok(Taken::Expired(pending));
-    }
+    Ok(if used_at.is_some() {
+        Taken::Used(pending)
+    } else if expires_at < now() {
+        Taken::Expired(pending)
+    } else {
+        Taken::Valid(pending)
+    })
+}
+
+/// Use a token: single-use even when two replies race, since only one UPDATE can
+/// change `used_at` from NULL.
+pub async fn take(conn: &mut AnyConnection, hash: &str) -> Result<Taken, StoreError> {
+    let pending = match peek(&mut *conn, hash).await? {
+        Taken::Valid(pending) => pending,
+        other => return Ok(other),
+    };
     let done = sqlx::query("UPDATE tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
-        .bind(t)
+        .bind(now())
         .bind(hash)
         .execute(conn)
         .await?;

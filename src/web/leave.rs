@@ -85,7 +85,7 @@ async fn unsubscribe(
         reason: "one-click unsubscribe link (RFC 8058)",
     };
     let result = async {
-        let mut tx = rt.store.begin().await?;
+        let mut tx = rt.store.begin_write().await?;
         let before = leave(&mut tx, &env, list, &address, &how).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok::<_, crate::actions::ActionError>(before)

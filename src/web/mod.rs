@@ -3,14 +3,24 @@
 //! mail does (same audit, same answers): the web is never a side door.
 //!
 //! - `leave`: the one-click unsubscribe link of every list copy (RFC 8058).
+//! - `confirm`: the confirmation link of join and leave confirmations.
+//! - `member`: a member's own page (their lists; leave, pause, resume).
+//! - `moderate`: a moderator's page for a held post (approve, reject).
 //! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
 //! - `archive`: the archive of posts (`archive_post` reads a stored post, `atom` writes
 //!   the feeds).
+//!
+//! Every GET of a page only shows a page whose buttons POST: mail scanners and link
+//! previews change nothing. `html` is the pages' layout.
 
 pub mod archive;
 mod archive_post;
 mod atom;
+mod confirm;
+mod html;
 mod leave;
+mod member;
+mod moderate;
 mod ops;
 
 use crate::pipeline::Runtime;
@@ -28,6 +38,9 @@ pub type State = Arc<Runtime>;
 pub fn router(rt: State) -> Router {
     Router::new()
         .merge(leave::routes())
+        .merge(confirm::routes())
+        .merge(member::routes())
+        .merge(moderate::routes())
         .merge(ops::routes())
         .merge(archive::routes())
         .with_state(rt)
@@ -40,6 +53,17 @@ pub async fn serve(rt: State, addr: SocketAddr, mut shutdown: Shutdown) -> std::
     axum::serve(listener, router(rt))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
+}
+
+/// The answer environment of a web request: no inbound mail behind it.
+fn env(rt: &State) -> crate::actions::answer::Env<'_> {
+    crate::actions::answer::Env {
+        config: &rt.config,
+        templates: &rt.templates,
+        inbound_id: None,
+        from: None,
+        in_reply_to: None,
+    }
 }
 
 /// An HTML page.
