@@ -82,6 +82,32 @@ fn site_with_a_circular() -> (Site, maildir::Daemon, String) {
     (site, daemon, link)
 }
 
+/// The member-page link in the footer of `address`'s copy, as plain http on the host of
+/// `one_click` (a link on the same server).
+fn member_link(site: &Site, address: &str, one_click: &str) -> String {
+    let copy = site
+        .outbox_files()
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .find(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            header(&text, "Delivered-To").as_deref() == Some(address)
+        })
+        .expect("a copy for the address");
+    let msg = mail_parser::MessageParser::default().parse(&copy).unwrap();
+    let text: String = (0..msg.text_body.len())
+        .filter_map(|i| msg.body_text(i))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let start = text.find("/m/").expect("a member page link in the footer");
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let host = &one_click[..one_click.find("/u/").unwrap()];
+    format!("{host}{path}")
+}
+
 #[test]
 fn the_link_shows_a_button_and_the_button_unsubscribes() {
     let (site, mut daemon, link) = site_with_a_circular();
@@ -118,6 +144,20 @@ fn the_link_shows_a_button_and_the_button_unsubscribes() {
     let text = page_text(&format!("{mine}/aaaaaaaaaaaaaaaa"));
     assert!(text.contains("Not found"), "{text}");
     assert!(!text.contains("Trường THPT"), "{text}");
+
+    // b's own page, from the footer of b's copy: their list and its buttons, and
+    // opening it changes nothing.
+    let member = member_link(&site, "b@school.test", &link);
+    browser.open(&member);
+    let text = browser.text();
+    assert!(text.contains("Trường THPT"), "{text}");
+    assert!(browser.has("form button"), "{text}");
+    assert!(!browser.source().contains("a@school.test"));
+    if std::env::var_os("NHOMTHU_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let png = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/member.png");
+        browser.screenshot(std::path::Path::new(png));
+    }
+    assert_eq!(status(&site, "b@school.test"), "confirmed");
 
     let dir = browser.dir();
     browser.close();
