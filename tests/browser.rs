@@ -158,6 +158,10 @@ fn the_link_shows_a_button_and_the_button_unsubscribes() {
         browser.screenshot(std::path::Path::new(png));
     }
     assert_eq!(status(&site, "b@school.test"), "confirmed");
+    // The page leads to the list's archive.
+    browser.click("a[href^='/archive/thpt']");
+    assert!(browser.url().contains("/archive/thpt"), "{}", browser.url());
+    assert!(browser.text().contains("Trường THPT"), "{}", browser.text());
 
     let dir = browser.dir();
     browser.close();

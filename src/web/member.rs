@@ -9,6 +9,7 @@
 use super::{State, env, html, not_found, unavailable};
 use crate::actions::unsubscribe::{Leaving, leave};
 use crate::actions::{ActionError, pause};
+use crate::config::Archive;
 use crate::store::members::{self, Member, Status};
 use crate::store::{StoreError, settings};
 use axum::Router;
@@ -141,10 +142,23 @@ struct Row<'a> {
     en: &'static str,
     /// The buttons: (what, Vietnamese, English).
     buttons: Vec<(&'static str, &'static str, &'static str)>,
+    /// The list's archive, for a confirmed member of a list that has one: public, or
+    /// through the link signed for them.
+    archive: Option<String>,
 }
 
-fn row<'a>(rt: &'a State, m: &Member) -> Option<Row<'a>> {
+fn row<'a>(rt: &'a State, secret: &str, m: &Member) -> Option<Row<'a>> {
     let list = rt.config.list(&m.list_id)?;
+    let archive = match (m.status, list.archive()) {
+        (Status::Confirmed, Archive::Public) => Some(format!("/archive/{}", list.id())),
+        (Status::Confirmed, Archive::Members) => Some(super::archive::member_link(
+            "",
+            secret,
+            list.id(),
+            &m.address,
+        )),
+        _ => None,
+    };
     let leave = ("leave", "Rời nhóm", "Leave");
     let (vi, en, buttons) = match (m.status, m.paused) {
         (Status::Confirmed, false) => (
@@ -172,6 +186,7 @@ fn row<'a>(rt: &'a State, m: &Member) -> Option<Row<'a>> {
         vi,
         en,
         buttons,
+        archive,
     })
 }
 
@@ -183,14 +198,18 @@ async fn render(
 ) -> Response {
     let found = async {
         let mut conn = rt.store.pool().acquire().await?;
-        members::of_address(&mut conn, address).await
+        let secret = settings::secret(&mut conn).await?;
+        Ok::<_, StoreError>((secret, members::of_address(&mut conn, address).await?))
     }
     .await;
-    let memberships = match found {
+    let (secret, memberships) = match found {
         Ok(m) => m,
         Err(e) => return unavailable(e),
     };
-    let rows: Vec<Row<'_>> = memberships.iter().filter_map(|m| row(rt, m)).collect();
+    let rows: Vec<Row<'_>> = memberships
+        .iter()
+        .filter_map(|m| row(rt, &secret, m))
+        .collect();
     html::render(StatusCode::OK, PAGE, context! { address, here, rows, done })
 }
 
@@ -207,7 +226,7 @@ const PAGE: &str = r#"{% extends "layout.html" %}
 <tbody>
 {% for r in rows %}
 <tr>
-<td>{{ r.name }}<br><small>{{ r.address }}</small></td>
+<td>{{ r.name }}<br><small>{{ r.address }}</small>{% if r.archive %}<br><a href="{{ r.archive }}">Lưu trữ <span lang="en">/ Archive</span></a>{% endif %}</td>
 <td>{{ r.vi }}<br><span class="en" lang="en">{{ r.en }}</span></td>
 <td>{% for b in r.buttons %}<form method="post" action="{{ here }}/{{ r.id }}/{{ b[0] }}"><button{% if b[0] == "leave" %} class="secondary"{% endif %}>{{ b[1] }} <span lang="en">/ {{ b[2] }}</span></button></form>{% endfor %}</td>
 </tr>
