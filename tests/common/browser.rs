@@ -6,8 +6,9 @@
 //! chromedriver starts Chromium with a private profile directory and the flags for root in
 //! a container. Dropping the [`Browser`] ends the session and kills chromedriver's whole
 //! process group, then any process still using the profile directory: no Chromium
-//! outlives its test. `scripts/browser install` installs the two binaries; their paths
-//! come from `NHOMTHU_CHROMIUM` and `NHOMTHU_CHROMEDRIVER`, or Debian's.
+//! outlives its test. `scripts/browser install` installs the two binaries (run from here
+//! when they are missing); their paths come from `NHOMTHU_CHROMIUM` and
+//! `NHOMTHU_CHROMEDRIVER`, or Debian's.
 //!
 //! For a quick look at a page, [`page_text`] opens a URL and returns its visible text;
 //! [`Browser::click_button`] presses a page's first button and waits for the next page.
@@ -58,8 +59,21 @@ pub fn page_text(url: &str) -> String {
     browser.text()
 }
 
+/// The binary `var` names, or Debian's at `debian`, which `scripts/browser install` puts
+/// there (once per test binary) when it is missing, as the other test servers are set up.
 fn binary(var: &str, debian: &str) -> PathBuf {
     let path = PathBuf::from(std::env::var_os(var).unwrap_or_else(|| debian.into()));
+    if !path.exists() && std::env::var_os(var).is_none() {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/browser");
+            let status = std::process::Command::new(script)
+                .arg("install")
+                .status()
+                .expect("run scripts/browser");
+            assert!(status.success(), "scripts/browser install failed");
+        });
+    }
     assert!(
         path.exists(),
         "{var}: nothing at {} (run scripts/browser install)",
