@@ -51,11 +51,13 @@ pub enum Kind {
     Moderate,
     /// "Mail to you bounced, so delivery is paused: reply to resume."
     Disabled,
+    /// "Here is your link to the list's archive" (asked for on its page).
+    ArchiveLink,
 }
 
 impl Kind {
     /// Every answer, for checking that each list can render them all.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ConfirmSubscribe,
         Kind::ConfirmUnsubscribe,
         Kind::Welcome,
@@ -64,13 +66,14 @@ impl Kind {
         Kind::NotMember,
         Kind::Moderate,
         Kind::Disabled,
+        Kind::ArchiveLink,
     ];
 
     /// RFC 3834's name for it: a notice nobody's mail asked for is `auto-generated`, an
     /// answer to a person's mail `auto-replied`.
     pub fn auto_submitted(self) -> AutoSubmitted {
         match self {
-            Kind::Moderate | Kind::Disabled => AutoSubmitted::Generated,
+            Kind::Moderate | Kind::Disabled | Kind::ArchiveLink => AutoSubmitted::Generated,
             Kind::ConfirmSubscribe
             | Kind::ConfirmUnsubscribe
             | Kind::Welcome
@@ -84,7 +87,7 @@ impl Kind {
     /// way to leave in `List-Unsubscribe`.
     fn to_member(self) -> bool {
         match self {
-            Kind::Welcome | Kind::AlreadyMember | Kind::Disabled => true,
+            Kind::Welcome | Kind::AlreadyMember | Kind::Disabled | Kind::ArchiveLink => true,
             Kind::ConfirmSubscribe
             | Kind::ConfirmUnsubscribe
             | Kind::Goodbye
@@ -104,6 +107,7 @@ impl Kind {
             Kind::NotMember => "not_member",
             Kind::Moderate => "moderate",
             Kind::Disabled => "disabled",
+            Kind::ArchiveLink => "archive_link",
         }
     }
 }

@@ -29,6 +29,7 @@ database = "DATABASE"
 templates = "TEMPLATES"
 authserv_ids = ["mx.moet.test"]
 base_url = "https://nhomthu.moet.test"
+listen = "127.0.0.1:9"
 
 [limits]
 answers_per_hour = 10000
@@ -530,16 +531,66 @@ async fn archive_on(site: Site) {
         let mut conn = site.rt.store.pool().acquire().await.unwrap();
         settings::secret(&mut conn).await.unwrap()
     };
+    // Without a link, a members' archive leads to where a member asks for theirs.
+    let bare = get(&app, "/archive/gopy", &[]).await;
+    assert_eq!(bare.status, StatusCode::SEE_OTHER);
+    assert_eq!(bare.headers["location"], "/archive/gopy/link");
+    let form = get(&app, "/archive/gopy/link", &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains("name=\"address\""), "{}", form.text());
+    assert!(!form.text().contains("@school.test"));
+    let asked = |address: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .method("POST")
+                .uri("/archive/gopy/link")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "address={}",
+                    address.replace('@', "%40")
+                )))
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let links_sent = || async {
+        let rows = sqlx::query("SELECT rcpt, raw FROM outbound WHERE kind = 'archive_link'")
+            .fetch_all(site.rt.store.pool())
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                use sqlx::Row;
+                let raw: Vec<u8> = r.get(1);
+                let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+                (r.get::<String, _>(0), msg.body_text(0).unwrap().to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let (member_status, member_page) = asked("gv.tran@school.test").await;
+    let (stranger_status, stranger_page) = asked("gv.nguyen@school.test").await;
+    // The same answer for a member and a stranger; only the member is mailed.
     assert_eq!(
-        get(&app, "/archive/gopy", &[]).await.status,
-        StatusCode::NOT_FOUND
+        (member_status, stranger_status),
+        (StatusCode::OK, StatusCode::OK)
     );
+    assert_eq!(member_page, stranger_page);
+    let sent = links_sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "gv.tran@school.test");
     let link = member_link(
         "https://nhomthu.moet.test",
         &secret,
         "gopy",
         "gv.tran@school.test",
     );
+    assert!(sent[0].1.contains(&link), "the mailed link: {}", sent[0].1);
     let path = link.strip_prefix("https://nhomthu.moet.test").unwrap();
     let opened = get(&app, path, &[]).await;
     assert_eq!(opened.status, StatusCode::OK);
@@ -579,11 +630,12 @@ async fn archive_on(site: Site) {
     for address in ADDRESSES {
         assert!(!text.contains(address), "{address} on a members' page");
     }
+    // A post without a link leads to the form too.
     assert_eq!(
         get(&app, &format!("/archive/gopy/post/{}", d1.id), &[])
             .await
             .status,
-        StatusCode::NOT_FOUND
+        StatusCode::SEE_OTHER
     );
     assert_eq!(
         get(&app, &format!("/archive/gopy/post/{}?k={key}", d1.id), &[])

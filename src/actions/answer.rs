@@ -199,6 +199,15 @@ async fn queue(
         .and_then(|p| p.name.as_deref())
         .or(stored.as_deref());
     let link = match (crate::links::base(env.config), &token) {
+        (Some(base), _) if kind == Kind::ArchiveLink => {
+            let secret = settings::secret(&mut *conn).await?;
+            Some(crate::web::archive::member_link(
+                base,
+                &secret,
+                list.id(),
+                rcpt,
+            ))
+        }
         (Some(base), Some(token)) => match (kind, held) {
             (Kind::ConfirmSubscribe | Kind::ConfirmUnsubscribe, _) => {
                 Some(crate::links::confirm(base, token))

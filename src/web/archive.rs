@@ -157,7 +157,9 @@ async fn open<'a>(
         Archive::Public => Ok((list, None)),
         Archive::Members => {
             let Some(given) = params.k.as_deref() else {
-                return Err(not_found());
+                // No link at all: where a member asks for theirs.
+                let to = format!("/archive/{}/link", list.id());
+                return Err(axum::response::Redirect::to(&to).into_response());
             };
             let Some((encoded, _)) = given.split_once('.') else {
                 return Err(not_found());

@@ -8,12 +8,13 @@
 //! - `moderate`: a moderator's page for a held post (approve, reject).
 //! - `ops`: `/metrics` (Prometheus) and `/healthz`, for the operator's tools.
 //! - `archive`: the archive of posts (`archive_post` reads a stored post, `atom` writes
-//!   the feeds).
+//!   the feeds, `archive_link` mails a member their link to a members' archive).
 //!
 //! Every GET of a page only shows a page whose buttons POST: mail scanners and link
 //! previews change nothing. `html` is the pages' layout.
 
 pub mod archive;
+mod archive_link;
 mod archive_post;
 mod atom;
 mod confirm;
@@ -43,6 +44,7 @@ pub fn router(rt: State) -> Router {
         .merge(moderate::routes())
         .merge(ops::routes())
         .merge(archive::routes())
+        .merge(archive_link::routes())
         .with_state(rt)
 }
 
