@@ -35,8 +35,7 @@ pub(super) fn read(msg: &Message<'_>) -> Outcome {
     }
     let body = body_text(msg);
     let quote = original::quote_start(&body);
-    let text = quote.and_then(|q| body.get(..q)).unwrap_or(&body);
-    let Some(scan) = scan(text, msg) else {
+    let Some(scan) = scan(&body, quote, msg) else {
         return Outcome::NotMine;
     };
     let recipients = recipients(&scan, msg);
@@ -67,10 +66,7 @@ pub(super) fn read(msg: &Message<'_>) -> Outcome {
 /// fields may lack the server's words).
 pub(super) fn scan_body(msg: &Message<'_>) -> Option<Scan> {
     let body = body_text(msg);
-    let text = original::quote_start(&body)
-        .and_then(|q| body.get(..q))
-        .unwrap_or(&body);
-    scan(text, msg)
+    scan(&body, original::quote_start(&body), msg)
 }
 
 /// The recipients of `scan`: the bounce's own addresses (its sender, the addresses it
@@ -292,9 +288,10 @@ const FORMATS: &[Format] = &[
     },
 ];
 
-/// The format of `text` (the bounce's own words, before any quoted original) and what it
-/// says, if it is a known one.
-pub(super) fn scan(text: &str, msg: &Message<'_>) -> Option<Scan> {
+/// The format of the bounce's own words (`body` before the quoted original that starts
+/// at `quote`, if any) and what they say, if it is a known one.
+fn scan(body: &str, quote: Option<usize>, msg: &Message<'_>) -> Option<Scan> {
+    let text = quote.and_then(|q| body.get(..q)).unwrap_or(body);
     let text = super::cut(text, super::MAX_TEXT);
     let t = Text {
         text,
@@ -302,8 +299,7 @@ pub(super) fn scan(text: &str, msg: &Message<'_>) -> Option<Scan> {
         folded: crate::text::fold(text),
         lines: text.lines().collect(),
         msg,
-        returned: original::from_parts(msg).is_some()
-            || original::quote_start(&body_text(msg)).is_some(),
+        returned: quote.is_some() || original::from_parts(msg).is_some(),
     };
     let subject = machine::msg_subject(msg).trim().to_lowercase();
     let format = FORMATS.iter().find(|f| (f.known)(&t))?;

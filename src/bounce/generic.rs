@@ -6,7 +6,7 @@
 //! instead. The bounce's own addresses, the mail system's and the returned mail's
 //! author are never taken (see [`super::formats::recipients`]).
 
-use super::lines::{ADDRESS, Found, merge};
+use super::lines::{ANY_ADDRESS, Found, merge};
 use super::{MAX_RECIPIENTS, header_addresses, normalize_address};
 use mail_parser::Message;
 use regex::Regex;
@@ -17,11 +17,6 @@ const MAX_WORDS: usize = 2000;
 
 /// At most this many addresses are looked at (a hostile bounce may repeat one forever).
 const MAX_MATCHES: usize = 4 * MAX_RECIPIENTS;
-
-static ANY_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    // X.400's `dda:SMTP=a@b` is matched as `SMTP=a@b`, which normalize_address unwraps.
-    Regex::new(ADDRESS).expect("valid regex")
-});
 
 /// A failure's SMTP reply in running text (4xx or 5xx; the 2xx replies of a transcript
 /// are not what failed): a reply code, maybe an enhanced code, at the start of a clause.

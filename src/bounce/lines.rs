@@ -14,7 +14,9 @@ const MAX_WORDS: usize = 2000;
 pub(super) const ADDRESS: &str =
     r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+";
 
-static ANY_ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(ADDRESS).expect("valid regex"));
+/// [`ADDRESS`], compiled.
+pub(super) static ANY_ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(ADDRESS).expect("valid regex"));
 
 /// One failed address a bounce names, with the words it gives for it.
 #[derive(Debug, Clone, PartialEq, Eq)]

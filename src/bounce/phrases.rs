@@ -274,7 +274,6 @@ const FAILURE: &[&str] = &[
     // Portuguese.
     "nao foi possivel entregar",
     "nao pode ser entregue",
-    "nao pode ser entregue",
     "nao foi entregue",
     "impossivel entregar",
     "falha na entrega",

@@ -246,13 +246,6 @@ pub async fn problems(
         .collect())
 }
 
-/// Recipients of all posts still waiting (queued or deferred).
-pub async fn waiting(pool: &AnyPool) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) FROM deliveries WHERE status IN ('queued', 'deferred')")
-        .fetch_one(pool)
-        .await?;
-    Ok(row.get(0))
-}
 /// The list and recipient of a delivery: `(post_id, list_id, rcpt)`.
 pub async fn recipient(
     conn: &mut AnyConnection,

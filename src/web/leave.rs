@@ -5,8 +5,7 @@
 //! scanner) only shows a button that POSTs, so opening the link removes nobody. A wrong
 //! link answers 404, revealing nothing.
 
-use super::{State, not_found, page, unavailable};
-use crate::actions::answer::Env;
+use super::{State, env, html, not_found, unavailable};
 use crate::actions::unsubscribe::{Leaving, leave};
 use crate::store::settings;
 use axum::Router;
@@ -49,14 +48,7 @@ async fn button(
         .config
         .list(&list)
         .map_or(list.as_str(), |l| l.name.as_str());
-    // A template named .html escapes what it is given.
-    let mut env = minijinja::Environment::new();
-    let body = env
-        .add_template("page.html", PAGE)
-        .and_then(|()| env.get_template("page.html"))
-        .and_then(|t| t.render(minijinja::context! { name, address }))
-        .unwrap_or_default();
-    page(StatusCode::OK, body)
+    html::render(StatusCode::OK, PAGE, minijinja::context! { name, address })
 }
 
 /// POST: leave the list now.
@@ -72,13 +64,6 @@ async fn unsubscribe(
     let Some(list) = rt.config.list(&list_id) else {
         return not_found();
     };
-    let env = Env {
-        config: &rt.config,
-        templates: &rt.templates,
-        inbound_id: None,
-        from: None,
-        in_reply_to: None,
-    };
     let how = Leaving {
         actor: "web:one-click",
         inbound_id: None,
@@ -86,7 +71,7 @@ async fn unsubscribe(
     };
     let result = async {
         let mut tx = rt.store.begin_write().await?;
-        let before = leave(&mut tx, &env, list, &address, &how).await?;
+        let before = leave(&mut tx, &env(&rt), list, &address, &how).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok::<_, crate::actions::ActionError>(before)
     }
@@ -94,9 +79,11 @@ async fn unsubscribe(
     match result {
         Ok(before) => {
             tracing::info!(list = list_id, address, was = ?before, "left through the one-click link");
-            page(
+            html::message(
                 StatusCode::OK,
-                "Đã hủy đăng ký. You have been unsubscribed.".into(),
+                "Đã hủy đăng ký.",
+                "You have been unsubscribed.",
+                None,
             )
         }
         Err(e) => unavailable(e),
@@ -104,6 +91,10 @@ async fn unsubscribe(
 }
 
 /// The page a GET shows: one button that POSTs to the same link.
-const PAGE: &str = "<!doctype html><meta charset=utf-8><title>Hủy đăng ký</title>\
-<form method=post><p>{{ name }} — {{ address }}</p>\
-<button>Hủy đăng ký / Unsubscribe</button></form>";
+const PAGE: &str = r#"{% extends "layout.html" %}
+{% block title %}Hủy đăng ký{% endblock %}
+{% block body %}
+<h1>Hủy đăng ký</h1>
+<form method="post"><p>{{ name }} — {{ address }}</p>
+<button>Hủy đăng ký / Unsubscribe</button></form>
+{% endblock %}"#;
